@@ -1,0 +1,317 @@
+"""The GBCS frame: MAC header, grouping header, payload, signature and MAC.
+
+Layout (GBCS §4; DOMAIN.md §2.1, verified against the RTDS 4.5.0 vectors)::
+
+    [MAC header]   DD 00 00 00 00 00 00 | length | 11 | invocation counter (4)
+    [grouping]     DF | 09 | CRA | originator counter (8) | 08 | originator | 08 | recipient
+                   | date-time (00, or 0C + 12 bytes) | other-information length | message code
+                   [| supplementary remote party (8) [| its counter (8) [| supplementary
+                   originator counter (8) | or a key-agreement certificate]]]
+                   | content length | payload
+    [signature]    length (00 or 40) | r ‖ s            -- absent in a pre-command
+    [MAC]          12 bytes                             -- only with a MAC header
+
+This module only splits and joins the frame; payloads are decoded by :mod:`smetsnet.gbcs.codec`
+and protection is checked by :mod:`smetsnet.gbcs.protection`. No I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from smetsnet.errors import GbcsEncodeError
+from smetsnet.gbcs.eui import check_eui
+from smetsnet.gbcs.reader import Reader, encode_length
+
+GENERAL_CIPHERING = 0xDD
+GENERAL_SIGNING = 0xDF
+#: The six zero bytes after DD: empty transaction id, titles, date-time, other info, key info.
+_GENERAL_CIPHERING_FIXED = b"\x00" * 6
+MAC_LENGTH = 12
+SIGNATURE_LENGTH = 64
+#: Security control of the MAC header: authentication only, GCM suite 0.
+MAC_SECURITY_CONTROL = 0x11
+DATE_TIME_LENGTH = 12
+
+
+class Cra(IntEnum):
+    """The CRA flag of the transaction id: what kind of message this is."""
+
+    COMMAND = 1
+    RESPONSE = 2
+    ALERT = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MacHeader:
+    """The general-ciphering + security header in front of a MAC'd message."""
+
+    security_control: int = MAC_SECURITY_CONTROL
+    invocation_counter: int = 0
+    #: Width of the length field when a sender used a non-minimal form (None = minimal).
+    length_width: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupingHeader:
+    """The general-signing grouping header (everything from DF up to the payload)."""
+
+    cra: Cra
+    counter: int
+    originator: bytes
+    recipient: bytes
+    message_code: int
+    date_time: bytes = b""
+    supplementary_remote_party: bytes | None = None
+    supplementary_remote_party_counter: int | None = None
+    supplementary_originator_counter: int | None = None
+    #: A key-agreement certificate carried in other-information (ECS21b to an unknown party).
+    certificate: bytes | None = None
+    other_information_width: int | None = None
+    content_length_width: int | None = None
+
+    def __post_init__(self) -> None:
+        check_eui(self.originator, "grouping_header.originator")
+        check_eui(self.recipient, "grouping_header.recipient")
+        if not 0 <= self.counter < 1 << 64:
+            raise GbcsEncodeError("grouping_header.counter", f"{self.counter} is not a u64")
+        if not 0 <= self.message_code <= 0xFFFF:
+            raise GbcsEncodeError("grouping_header.message_code", f"{self.message_code} > 0xFFFF")
+        if len(self.date_time) not in (0, DATE_TIME_LENGTH):
+            raise GbcsEncodeError("grouping_header.date_time", "must be empty or 12 bytes")
+        if self.supplementary_originator_counter is not None and self.certificate is not None:
+            raise GbcsEncodeError(
+                "grouping_header.other_information",
+                "carries a supplementary originator counter or a certificate, not both",
+            )
+
+    @property
+    def transaction_id(self) -> bytes:
+        """CRA flag ‖ originator counter: the 9 bytes GBCS calls the transaction id."""
+        return bytes((self.cra,)) + self.counter.to_bytes(8, "big")
+
+    def other_information(self) -> bytes:
+        out = self.message_code.to_bytes(2, "big")
+        if self.supplementary_remote_party is not None:
+            out += check_eui(self.supplementary_remote_party, "supplementary_remote_party")
+            if self.supplementary_remote_party_counter is not None:
+                out += self.supplementary_remote_party_counter.to_bytes(8, "big")
+                if self.supplementary_originator_counter is not None:
+                    out += self.supplementary_originator_counter.to_bytes(8, "big")
+                elif self.certificate is not None:
+                    out += self.certificate
+        return out
+
+    def encode(self, payload_length: int) -> bytes:
+        """The header bytes, from DF through the content length."""
+        other = self.other_information()
+        return b"".join(
+            (
+                b"\xdf\x09",
+                self.transaction_id,
+                b"\x08",
+                self.originator,
+                b"\x08",
+                self.recipient,
+                bytes((len(self.date_time),)),
+                self.date_time,
+                encode_length(len(other), self.other_information_width),
+                other,
+                encode_length(payload_length, self.content_length_width),
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FrameLayout:
+    """Where the parts of a decoded frame lie in its wire bytes (for protection checks)."""
+
+    header_start: int
+    payload_start: int
+    payload_end: int
+    signature_end: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Frame:
+    """A GBCS message split into its parts; the payload is still bytes."""
+
+    mac_header: MacHeader | None
+    header: GroupingHeader
+    payload: bytes
+    #: None: no signature-length byte (a pre-command); b"": length byte 0; else the 64-byte r‖s.
+    signature: bytes | None
+    mac: bytes | None
+    wire: bytes = field(default=b"", repr=False, compare=False)
+    layout: FrameLayout | None = field(default=None, repr=False, compare=False)
+
+    def signed_bytes(self) -> bytes:
+        """What the ECDSA signature covers: the grouping header without DF, and the payload."""
+        if self.layout is not None:
+            return self.wire[self.layout.header_start + 1 : self.layout.payload_end]
+        return self.header.encode(len(self.payload))[1:] + self.payload
+
+    def authenticated_bytes(self) -> bytes:
+        """What the MAC covers after its fixed prefix: header, payload and signature."""
+        if self.layout is not None:
+            return self.wire[self.layout.header_start : self.layout.signature_end]
+        return self.header.encode(len(self.payload)) + self.payload + _signature_part(self)
+
+    def to_bytes(self, payload: bytes | None = None) -> bytes:
+        """Encode the frame (with ``payload`` instead of the stored payload bytes, if given)."""
+        body = self.payload if payload is None else payload
+        inner = self.header.encode(len(body)) + body + _signature_part(self)
+        if self.mac_header is None:
+            if self.mac is not None:
+                raise GbcsEncodeError("mac", "a MAC needs a MAC header")
+            return inner
+        if self.mac is None or len(self.mac) != MAC_LENGTH:
+            raise GbcsEncodeError("mac", f"a MAC'd message needs a {MAC_LENGTH}-byte MAC")
+        return mac_header_bytes(self.mac_header, len(inner) + MAC_LENGTH) + inner + self.mac
+
+
+def _signature_part(frame: Frame) -> bytes:
+    if frame.signature is None:
+        return b""
+    if len(frame.signature) not in (0, SIGNATURE_LENGTH):
+        raise GbcsEncodeError("signature", "must be empty or 64 bytes (r ‖ s)")
+    return bytes((len(frame.signature),)) + frame.signature
+
+
+def mac_header_bytes(header: MacHeader, inner_with_mac_length: int) -> bytes:
+    """DD … | length | security header, for ``inner_with_mac_length`` bytes after it."""
+    security = bytes((header.security_control,)) + header.invocation_counter.to_bytes(4, "big")
+    length = encode_length(inner_with_mac_length + len(security), header.length_width)
+    return b"\xdd" + _GENERAL_CIPHERING_FIXED + length + security
+
+
+def decode_frame(data: bytes) -> Frame:
+    """Split a whole GBCS message into its parts (payload left as bytes)."""
+    r = Reader(data)
+    mac_header: MacHeader | None = None
+    end = len(data)
+    first = r.peek("frame")
+    if first == GENERAL_CIPHERING:
+        mac_header, end = _read_mac_header(r)
+    elif first != GENERAL_SIGNING:
+        raise r.error("frame", f"starts with 0x{first:02X}; expected DD (MAC'd) or DF (signed)")
+    header_start = r.pos
+    header, payload_length = _read_grouping_header(r)
+    payload_start = r.pos
+    if payload_length > end - payload_start:
+        raise r.error("content_length", f"{payload_length} exceeds the {end - r.pos} bytes left")
+    payload = r.take(payload_length, "payload")
+    payload_end = r.pos
+    signature: bytes | None = None
+    if r.pos < end:
+        sig_length = r.u8("signature_length")
+        if sig_length not in (0, SIGNATURE_LENGTH):
+            raise r.error("signature_length", f"{sig_length}; expected 0 or 64", r.pos - 1)
+        signature = r.take(sig_length, "signature")
+    elif mac_header is not None:
+        raise r.error("signature_length", "a MAC'd message ends before its signature length")
+    signature_end = r.pos
+    mac: bytes | None = None
+    if mac_header is not None:
+        mac = r.take(MAC_LENGTH, "mac")
+    r.expect_end("frame")
+    return Frame(
+        mac_header=mac_header,
+        header=header,
+        payload=payload,
+        signature=signature,
+        mac=mac,
+        wire=data,
+        layout=FrameLayout(header_start, payload_start, payload_end, signature_end),
+    )
+
+
+def _read_mac_header(r: Reader) -> tuple[MacHeader, int]:
+    r.u8("mac_header.tag")
+    fixed = r.take(6, "mac_header.general_ciphering")
+    if fixed != _GENERAL_CIPHERING_FIXED:
+        if fixed[0] == 0x09:
+            raise r.error(
+                "mac_header", "a General Block Transfer block: reassemble it first", r.pos - 6
+            )
+        raise r.error("mac_header.general_ciphering", f"expected six zero bytes, got {fixed.hex()}")
+    length, width = r.length("mac_header.length")
+    if length != r.remaining:
+        raise r.error("mac_header.length", f"says {length} bytes follow but {r.remaining} do")
+    control = r.u8("mac_header.security_control")
+    if control != MAC_SECURITY_CONTROL:
+        raise r.error("mac_header.security_control", f"0x{control:02X}; expected 0x11", r.pos - 1)
+    invocation = r.u32("mac_header.invocation_counter")
+    minimal = len(encode_length(length))
+    header = MacHeader(
+        security_control=control,
+        invocation_counter=invocation,
+        length_width=None if width == minimal else width,
+    )
+    return header, r.end - MAC_LENGTH
+
+
+def _read_grouping_header(r: Reader) -> tuple[GroupingHeader, int]:
+    start = r.pos
+    if r.u8("grouping_header.tag") != GENERAL_SIGNING:
+        raise r.error("grouping_header.tag", "expected DF (general signing)", start)
+    if r.u8("grouping_header.transaction_id_length") != 9:
+        raise r.error("grouping_header.transaction_id_length", "expected 9", r.pos - 1)
+    cra_value = r.u8("grouping_header.cra")
+    if cra_value not in (1, 2, 3):
+        raise r.error("grouping_header.cra", f"{cra_value}; expected 1, 2 or 3", r.pos - 1)
+    counter = r.u64("grouping_header.counter")
+    originator = _read_title(r, "grouping_header.originator")
+    recipient = _read_title(r, "grouping_header.recipient")
+    dt_length = r.u8("grouping_header.date_time_length")
+    if dt_length not in (0, DATE_TIME_LENGTH):
+        raise r.error("grouping_header.date_time_length", f"{dt_length}; expected 0 or 12")
+    date_time = r.take(dt_length, "grouping_header.date_time")
+    other_length, other_width = r.length("grouping_header.other_information_length")
+    other = r.sub(other_length, "grouping_header.other_information")
+    fields = _read_other_information(other)
+    payload_length, payload_width = r.length("grouping_header.content_length")
+    header = GroupingHeader(
+        cra=Cra(cra_value),
+        counter=counter,
+        originator=originator,
+        recipient=recipient,
+        date_time=date_time,
+        other_information_width=_non_minimal(other_length, other_width),
+        content_length_width=_non_minimal(payload_length, payload_width),
+        **fields,
+    )
+    return header, payload_length
+
+
+def _read_title(r: Reader, name: str) -> bytes:
+    length = r.u8(name + "_length")
+    if length != 8:
+        raise r.error(name + "_length", f"{length}; a system title is 8 bytes", r.pos - 1)
+    return r.take(8, name)
+
+
+def _read_other_information(r: Reader) -> dict[str, object]:
+    if r.remaining < 2:
+        raise r.error("other_information.message_code", "other-information shorter than 2 bytes")
+    fields: dict[str, object] = {"message_code": r.u16("other_information.message_code")}
+    if r.at_end():
+        return fields
+    fields["supplementary_remote_party"] = r.take(8, "other_information.supplementary_party")
+    if r.at_end():
+        return fields
+    fields["supplementary_remote_party_counter"] = r.u64("other_information.supplementary_counter")
+    if r.at_end():
+        return fields
+    if r.remaining == 8:
+        fields["supplementary_originator_counter"] = r.u64(
+            "other_information.supplementary_originator_counter"
+        )
+    else:
+        fields["certificate"] = r.rest()
+    return fields
+
+
+def _non_minimal(value: int, width: int) -> int | None:
+    return None if width == len(encode_length(value)) else width

@@ -1,0 +1,1 @@
+"""SMKI: certificates and key stores of the Smart Metering Key Infrastructure."""
