@@ -4,7 +4,9 @@ Who protects what (GBCS §4.3; DOMAIN.md §2.2 and its verified top section):
 
 - **MAC** (AES-GCM as GMAC, 12-byte tag). Commands are MAC'd by the Access Control Broker: the
   key is agreed between the ACB and the recipient device, although the KDF's originator is the
-  grouping header's originator (e.g. the supplier). Responses and alerts are MAC'd between their
+  grouping header's originator (e.g. the supplier); a PPMID's command to a GSME (PCS01/PCS02) is
+  MAC'd between the two devices (the vector PCS02 fails with the ACB's key and has no device
+  private key to check it, so it reads "no-key"). Responses and alerts are MAC'd between their
   originator (the device) and their recipient. KDF type = the CRA flag (1, 2, 3).
 - **Signature** (ECDSA P-256): always the originator's digital-signing key, over the grouping
   header without its DF byte plus the payload.
@@ -28,6 +30,7 @@ from smetsnet.gbcs import crypto
 from smetsnet.gbcs.frame import Cra, Frame, GroupingHeader
 from smetsnet.gbcs.keystore import KeyStore, KeyUsage
 from smetsnet.gbcs.payload import Decrypted, Decryptor
+from smetsnet.gbcs.registry import PPMID_GSME_COMMAND, message_code_info
 
 #: The DCC Access Control Broker of the test PKI (DOMAIN.md §0).
 ACCESS_CONTROL_BROKER = bytes.fromhex("90B3D51F30000002")
@@ -46,6 +49,12 @@ class Verification:
     def ok(self) -> bool:
         """No check failed (absent or unknown-key protections are not failures here)."""
         return self.mac != "invalid" and self.signature != "invalid"
+
+
+def _device_to_device(message_code: int) -> bool:
+    """PCS01/PCS02: a PPMID commands a GSME over the HAN; no access control broker is involved."""
+    info = message_code_info(message_code)
+    return info is not None and info.kind == PPMID_GSME_COMMAND
 
 
 class Protection:
@@ -87,7 +96,8 @@ class Protection:
         return self._verifiers[eui]
 
     def mac_parties(self, header: GroupingHeader) -> tuple[bytes, bytes]:
-        if header.cra == Cra.COMMAND:
+        """The two parties whose key agreement keys the MAC of this message."""
+        if header.cra == Cra.COMMAND and not _device_to_device(header.message_code):
             return self.access_control_broker, header.recipient
         return header.originator, header.recipient
 
