@@ -17,7 +17,9 @@ KEYSTORE = REFERENCE / "gbcs" / "keystore"
 
 def require_reference() -> None:
     if not RTDS.is_dir() or not KEYSTORE.is_dir():
-        sys.exit(f"reference material not found under {REFERENCE} (it lives in ../shared/reference)")
+        sys.exit(
+            f"reference material not found under {REFERENCE} (it lives in ../shared/reference)"
+        )
 
 
 def read_hex(path: Path) -> bytes:

@@ -21,7 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import KEYSTORE, reference_messages, require_reference
-
 from smetsnet.errors import GbcsDecodeError
 from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.protection import Protection
@@ -70,13 +69,15 @@ def main() -> None:
             outcomes["decoded"] += 1
         except GbcsDecodeError:
             outcomes["GbcsDecodeError"] += 1
-        except Exception:  # noqa: BLE001 - the point is to catch anything else
+        except Exception:
             outcomes["other exception"] += 1
             if len(failures) < 5:
                 failures.append(data.hex() + "\n" + traceback.format_exc())
     elapsed = time.perf_counter() - start
-    print(f"{args.count:,} mutated reference messages in {elapsed:.1f} s "
-          f"({args.count / elapsed:,.0f}/s), seed {args.seed}")
+    print(
+        f"{args.count:,} mutated reference messages in {elapsed:.1f} s "
+        f"({args.count / elapsed:,.0f}/s), seed {args.seed}"
+    )
     for name in ("decoded", "GbcsDecodeError", "other exception"):
         print(f"  {name:>16}: {outcomes[name]:,}")
     for failure in failures:

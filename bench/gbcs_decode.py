@@ -22,7 +22,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import KEYSTORE, RTDS, median_rate, read_hex, reference_messages, require_reference
-
 from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.protection import Protection
 from smetsnet.smki.folder_keystore import FolderKeyStore
@@ -56,11 +55,15 @@ def main() -> None:
         return len(batch)
 
     rate, rates = median_rate(whole_set, args.runs)
-    print(f"reference set ({len(messages)} messages), decode+decrypt+verify: {rate:,.0f} msg/s "
-          f"(median of {args.runs}; runs {', '.join(f'{r:,.0f}' for r in rates)})")
+    print(
+        f"reference set ({len(messages)} messages), decode+decrypt+verify: {rate:,.0f} msg/s "
+        f"(median of {args.runs}; runs {', '.join(f'{r:,.0f}' for r in rates)})"
+    )
     rate, rates = median_rate(profile_responses, args.runs)
-    print(f"ECS22b one-day profile response, MAC+decrypt+decode: {rate:,.0f} msg/s "
-          f"(median of {args.runs}; runs {', '.join(f'{r:,.0f}' for r in rates)})")
+    print(
+        f"ECS22b one-day profile response, MAC+decrypt+decode: {rate:,.0f} msg/s "
+        f"(median of {args.runs}; runs {', '.join(f'{r:,.0f}' for r in rates)})"
+    )
     if args.profile:
         for name, job in (("reference set", whole_set), ("ECS22b profile", profile_responses)):
             print(f"\n--- profile: {name} ---")

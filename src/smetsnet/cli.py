@@ -31,7 +31,9 @@ def _root() -> None:
 def _hex_files(paths: list[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.upper() == ".HEX")
+            yield from sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.upper() == ".HEX"
+            )
         else:
             yield path
 
@@ -60,7 +62,9 @@ def decode_command(
         Path | None,
         typer.Option(help="Key-store folder (<eui>[-pp]-<ds|ka>.<pem|key>) to verify and decrypt."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per message per line.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per message per line.")
+    ] = False,
 ) -> None:
     """Decode GBCS messages, check their MAC and signature, decrypt sensitive data."""
     try:

@@ -27,7 +27,9 @@ def test_command_mac_worked_example(reference_protection: Protection) -> None:
     z = reference_protection.shared_secret(ACCESS_CONTROL_BROKER, ESME)
     assert z is not None
     key = crypto.kdf(z, crypto.KdfType.COMMAND, SUPPLIER, 1000, ESME)
-    tag = crypto.gmac_tag(key, crypto.mac_iv(SUPPLIER), crypto.MAC_AAD_PREFIX + frame.authenticated_bytes())
+    tag = crypto.gmac_tag(
+        key, crypto.mac_iv(SUPPLIER), crypto.MAC_AAD_PREFIX + frame.authenticated_bytes()
+    )
     assert tag.hex() == "f08a88fcb4eebeca47b71589"
     assert frame.mac is not None and crypto.gmac_matches(
         key, crypto.mac_iv(SUPPLIER), crypto.MAC_AAD_PREFIX + frame.authenticated_bytes(), frame.mac
@@ -46,7 +48,9 @@ def test_sensitive_data_key_and_decryption(reference_protection: Protection) -> 
     decrypt = reference_protection.decryptor(frame.header)
     opened = decrypt(counter, ciphertext, tag)
     assert opened.status == "decrypted"
-    assert opened.plaintext == bytes.fromhex("0201020406 0000000A 02020F00161E 060000000A 02020F001620".replace(" ", ""))
+    assert opened.plaintext == bytes.fromhex(
+        "0201020406 0000000A 02020F00161E 060000000A 02020F001620".replace(" ", "")
+    )
     assert decrypt(counter, ciphertext, bytes(12)).status == "invalid"
     flipped = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
     assert decrypt(counter, flipped, tag).status == "invalid"
@@ -95,7 +99,11 @@ def test_utrn_of_the_reference_top_up(reference_protection: Protection) -> None:
     assert utrn == "73946144332040217315"
     assert utrn.encode() in frame.payload
     ptut = verify_utrn(
-        _topup_secret(reference_protection), utrn=utrn, supplier=SUPPLIER, device=ESME, counter=frame.header.counter
+        _topup_secret(reference_protection),
+        utrn=utrn,
+        supplier=SUPPLIER,
+        device=ESME,
+        counter=frame.header.counter,
     )
     assert ptut.pence == 1000 and ptut.counter_bits == 3
 
@@ -104,15 +112,32 @@ def test_utrn_of_the_reference_top_up(reference_protection: Protection) -> None:
     ("counter", "pence", "expected"),
     [(1 << 32, 10000, "73943333457189043313"), (4 << 32, 1234, "73947252416745201637")],
 )
-def test_utrn_published_examples(reference_protection: Protection, counter: int, pence: int, expected: str) -> None:
-    assert make_utrn(_topup_secret(reference_protection), supplier=SUPPLIER, device=ESME, counter=counter, pence=pence) == expected
+def test_utrn_published_examples(
+    reference_protection: Protection, counter: int, pence: int, expected: str
+) -> None:
+    assert (
+        make_utrn(
+            _topup_secret(reference_protection),
+            supplier=SUPPLIER,
+            device=ESME,
+            counter=counter,
+            pence=pence,
+        )
+        == expected
+    )
 
 
 def test_utrn_rejections(reference_protection: Protection) -> None:
     z = _topup_secret(reference_protection)
     utrn = make_utrn(z, supplier=SUPPLIER, device=ESME, counter=3 << 32, pence=500)
     with pytest.raises(GbcsSecurityError):
-        verify_utrn(z, utrn=utrn, supplier=SUPPLIER, device=bytes.fromhex("00DB1234567890A1"), counter=3 << 32)
+        verify_utrn(
+            z,
+            utrn=utrn,
+            supplier=SUPPLIER,
+            device=bytes.fromhex("00DB1234567890A1"),
+            counter=3 << 32,
+        )
     with pytest.raises(GbcsSecurityError):
         verify_utrn(z, utrn=utrn, supplier=SUPPLIER, device=ESME, counter=4 << 32)
     wrong_digit = utrn[:-1] + str((int(utrn[-1]) + 1) % 10)

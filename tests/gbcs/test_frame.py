@@ -123,10 +123,16 @@ def test_non_minimal_length_is_kept() -> None:
 
 def test_header_validation() -> None:
     with pytest.raises(GbcsEncodeError):
-        GroupingHeader(cra=Cra.COMMAND, counter=1, originator=b"short", recipient=ESME, message_code=1)
+        GroupingHeader(
+            cra=Cra.COMMAND, counter=1, originator=b"short", recipient=ESME, message_code=1
+        )
     with pytest.raises(GbcsEncodeError):
-        GroupingHeader(cra=Cra.COMMAND, counter=-1, originator=SUPPLIER, recipient=ESME, message_code=1)
-    header = GroupingHeader(cra=Cra.COMMAND, counter=5, originator=SUPPLIER, recipient=ESME, message_code=0x27)
+        GroupingHeader(
+            cra=Cra.COMMAND, counter=-1, originator=SUPPLIER, recipient=ESME, message_code=1
+        )
+    header = GroupingHeader(
+        cra=Cra.COMMAND, counter=5, originator=SUPPLIER, recipient=ESME, message_code=0x27
+    )
     frame = Frame(mac_header=None, header=header, payload=b"\xd9\x00", signature=None, mac=None)
     assert decode_frame(frame.to_bytes()).header == header
 

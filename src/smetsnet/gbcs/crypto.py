@@ -56,7 +56,9 @@ class KdfType(IntEnum):
     SENSITIVE_DATA = 4
 
 
-def shared_secret(private_key: ec.EllipticCurvePrivateKey, public_key: ec.EllipticCurvePublicKey) -> bytes:
+def shared_secret(
+    private_key: ec.EllipticCurvePrivateKey, public_key: ec.EllipticCurvePublicKey
+) -> bytes:
     """Z: the static ECDH secret of two parties (cache it per pair: it is the dominant cost)."""
     try:
         return private_key.exchange(ec.ECDH(), public_key)
@@ -89,6 +91,11 @@ def gmac_tag(key: bytes, iv: bytes, authenticated: bytes) -> bytes:
     return AESGCM(key).encrypt(iv, b"", authenticated)[:TAG_LENGTH]
 
 
+def gmac_tag16(key: bytes, iv: bytes, authenticated: bytes) -> bytes:
+    """The full 16-byte GMAC (the UTRN takes its last four bytes)."""
+    return AESGCM(key).encrypt(iv, b"", authenticated)
+
+
 def gmac_matches(key: bytes, iv: bytes, authenticated: bytes, tag: bytes) -> bool:
     return hmac.compare_digest(gmac_tag(key, iv, authenticated), tag)
 
@@ -97,7 +104,9 @@ def open_sensitive(key: bytes, iv: bytes, ciphertext: bytes, tag: bytes) -> byte
     """Plaintext of sensitive data, or None when the tag does not match."""
     aes = AESGCM(key)
     plaintext = aes.encrypt(iv, ciphertext, None)[: len(ciphertext)]
-    expected = aes.encrypt(iv, plaintext, SENSITIVE_AAD)[len(plaintext) : len(plaintext) + TAG_LENGTH]
+    expected = aes.encrypt(iv, plaintext, SENSITIVE_AAD)[
+        len(plaintext) : len(plaintext) + TAG_LENGTH
+    ]
     return plaintext if hmac.compare_digest(expected, tag) else None
 
 

@@ -17,6 +17,7 @@ and protection is checked by :mod:`smetsnet.gbcs.protection`. No I/O.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -253,6 +254,61 @@ def _read_mac_header(r: Reader) -> tuple[MacHeader, int]:
 
 
 def _read_grouping_header(r: Reader) -> tuple[GroupingHeader, int]:
+    fixed = _fixed_part(r)
+    if fixed is None:
+        fixed = _careful_fixed_part(r)
+    cra_value, counter, originator, recipient = fixed
+    dt_length = r.u8("grouping_header.date_time_length")
+    if dt_length not in (0, DATE_TIME_LENGTH):
+        raise r.error("grouping_header.date_time_length", f"{dt_length}; expected 0 or 12")
+    date_time = r.take(dt_length, "grouping_header.date_time")
+    other_length, other_width = r.length("grouping_header.other_information_length")
+    other = r.sub(other_length, "grouping_header.other_information")
+    code, party, party_counter, originator_counter, certificate = _read_other_information(other)
+    payload_length, payload_width = r.length("grouping_header.content_length")
+    header = GroupingHeader(
+        cra=_CRAS[cra_value],
+        counter=counter,
+        originator=originator,
+        recipient=recipient,
+        message_code=code,
+        date_time=date_time,
+        supplementary_remote_party=party,
+        supplementary_remote_party_counter=party_counter,
+        supplementary_originator_counter=originator_counter,
+        certificate=certificate,
+        other_information_width=_non_minimal(other_length, other_width),
+        content_length_width=_non_minimal(payload_length, payload_width),
+    )
+    return header, payload_length
+
+
+#: DF | 09 | CRA | counter | 08 | originator | 08 | recipient: 29 bytes read in one call.
+_FIXED_HEADER = struct.Struct(">BBBQB8sB8s")
+_CRAS = {1: Cra.COMMAND, 2: Cra.RESPONSE, 3: Cra.ALERT}
+
+
+def _fixed_part(r: Reader) -> tuple[int, int, bytes, bytes] | None:
+    """The fixed start of the grouping header in one struct call; None if anything is off
+    (then :func:`_careful_fixed_part` reads it field by field to say exactly what)."""
+    if r.end - r.pos < _FIXED_HEADER.size:
+        return None
+    tag, tid_length, cra, counter, o_length, originator, r_length, recipient = (
+        _FIXED_HEADER.unpack_from(r.data, r.pos)
+    )
+    if (
+        tag != GENERAL_SIGNING
+        or tid_length != 9
+        or cra not in _CRAS
+        or o_length != 8
+        or r_length != 8
+    ):
+        return None
+    r.pos += _FIXED_HEADER.size
+    return cra, counter, originator, recipient
+
+
+def _careful_fixed_part(r: Reader) -> tuple[int, int, bytes, bytes]:
     start = r.pos
     if r.u8("grouping_header.tag") != GENERAL_SIGNING:
         raise r.error("grouping_header.tag", "expected DF (general signing)", start)
@@ -264,25 +320,7 @@ def _read_grouping_header(r: Reader) -> tuple[GroupingHeader, int]:
     counter = r.u64("grouping_header.counter")
     originator = _read_title(r, "grouping_header.originator")
     recipient = _read_title(r, "grouping_header.recipient")
-    dt_length = r.u8("grouping_header.date_time_length")
-    if dt_length not in (0, DATE_TIME_LENGTH):
-        raise r.error("grouping_header.date_time_length", f"{dt_length}; expected 0 or 12")
-    date_time = r.take(dt_length, "grouping_header.date_time")
-    other_length, other_width = r.length("grouping_header.other_information_length")
-    other = r.sub(other_length, "grouping_header.other_information")
-    fields = _read_other_information(other)
-    payload_length, payload_width = r.length("grouping_header.content_length")
-    header = GroupingHeader(
-        cra=Cra(cra_value),
-        counter=counter,
-        originator=originator,
-        recipient=recipient,
-        date_time=date_time,
-        other_information_width=_non_minimal(other_length, other_width),
-        content_length_width=_non_minimal(payload_length, payload_width),
-        **fields,
-    )
-    return header, payload_length
+    return cra_value, counter, originator, recipient
 
 
 def _read_title(r: Reader, name: str) -> bytes:
@@ -292,25 +330,26 @@ def _read_title(r: Reader, name: str) -> bytes:
     return r.take(8, name)
 
 
-def _read_other_information(r: Reader) -> dict[str, object]:
+_OtherInformation = tuple[int, bytes | None, int | None, int | None, bytes | None]
+
+
+def _read_other_information(r: Reader) -> _OtherInformation:
+    """(message code, supplementary party, its counter, supplementary originator counter, cert)."""
     if r.remaining < 2:
         raise r.error("other_information.message_code", "other-information shorter than 2 bytes")
-    fields: dict[str, object] = {"message_code": r.u16("other_information.message_code")}
+    code = r.u16("other_information.message_code")
     if r.at_end():
-        return fields
-    fields["supplementary_remote_party"] = r.take(8, "other_information.supplementary_party")
+        return code, None, None, None, None
+    party = r.take(8, "other_information.supplementary_party")
     if r.at_end():
-        return fields
-    fields["supplementary_remote_party_counter"] = r.u64("other_information.supplementary_counter")
+        return code, party, None, None, None
+    party_counter = r.u64("other_information.supplementary_counter")
     if r.at_end():
-        return fields
+        return code, party, party_counter, None, None
     if r.remaining == 8:
-        fields["supplementary_originator_counter"] = r.u64(
-            "other_information.supplementary_originator_counter"
-        )
-    else:
-        fields["certificate"] = r.rest()
-    return fields
+        counter = r.u64("other_information.supplementary_originator_counter")
+        return code, party, party_counter, counter, None
+    return code, party, party_counter, None, r.rest()
 
 
 def _non_minimal(value: int, width: int) -> int | None:

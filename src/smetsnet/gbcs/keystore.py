@@ -85,5 +85,8 @@ class MemoryKeyStore:
             self.add_private(eui, usage, ec.generate_private_key(ec.SECP256R1()))
         if prepayment_cell:
             self.add_private(
-                eui, KeyUsage.KEY_AGREEMENT, ec.generate_private_key(ec.SECP256R1()), prepayment=True
+                eui,
+                KeyUsage.KEY_AGREEMENT,
+                ec.generate_private_key(ec.SECP256R1()),
+                prepayment=True,
             )

@@ -21,9 +21,7 @@ from typing import Literal, Protocol, TypeAlias
 from smetsnet.errors import GbcsDecodeError
 from smetsnet.gbcs.reader import Reader
 
-JsonValue: TypeAlias = (
-    "None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]"
-)
+JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 
 #: Security control byte of GBCS sensitive data: encryption + authentication, GCM suite 0.
 SENSITIVE_SECURITY_CONTROL = 0x31

@@ -35,9 +35,7 @@ class Reader:
 
     def _need(self, n: int, field: str) -> None:
         if self.pos + n > self.end:
-            raise self.error(
-                field, f"needs {n} byte(s) but only {self.end - self.pos} remain"
-            )
+            raise self.error(field, f"needs {n} byte(s) but only {self.end - self.pos} remain")
 
     # -- state -------------------------------------------------------------------------------
     @property

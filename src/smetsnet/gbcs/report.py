@@ -10,7 +10,9 @@ from smetsnet.gbcs.protection import Verification
 _CRA_NAMES = {1: "command", 2: "response", 3: "alert"}
 
 
-def message_summary(message: GbcsMessage, verification: Verification | None) -> dict[str, JsonValue]:
+def message_summary(
+    message: GbcsMessage, verification: Verification | None
+) -> dict[str, JsonValue]:
     """Header facts, protection verdicts and the decoded payload tree of one message."""
     frame = message.frame
     header = frame.header

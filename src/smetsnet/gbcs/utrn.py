@@ -113,7 +113,7 @@ def utrn_mac(z: bytes, supplier: bytes, device: bytes, counter: int, high_word: 
             high_word.to_bytes(4, "big"),
         )
     )
-    tag16 = crypto.AESGCM(key).encrypt(crypto.mac_iv(supplier), b"", aad)
+    tag16 = crypto.gmac_tag16(key, crypto.mac_iv(supplier), aad)
     return int.from_bytes(tag16[12:16], "big")
 
 
@@ -123,7 +123,8 @@ def _value_parts(pence: int) -> tuple[ValueClass, int]:
     if pence % 100 == 0 and pence // 100 <= MAX_VALUE:
         return ValueClass.POUNDS, pence // 100
     raise GbcsEncodeError(
-        "utrn.value", f"{pence} pence is neither <= {MAX_VALUE} pence nor whole pounds <= £{MAX_VALUE}"
+        "utrn.value",
+        f"{pence} pence is neither <= {MAX_VALUE} pence nor whole pounds <= £{MAX_VALUE}",
     )
 
 

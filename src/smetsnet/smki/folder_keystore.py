@@ -43,7 +43,8 @@ class FolderKeyStore:
         self._certificates: dict[KeyName, x509.Certificate | None] = {}
 
     def __repr__(self) -> str:
-        return f"FolderKeyStore({str(self.folder)!r}, {len(self._pem)} public, {len(self._key)} private)"
+        held = f"{len(self._pem)} public, {len(self._key)} private"
+        return f"FolderKeyStore({str(self.folder)!r}, {held})"
 
     def certificate(
         self, eui: bytes, usage: KeyUsage, *, prepayment: bool = False
