@@ -1,0 +1,86 @@
+"""Names of the ZCL attributes GBCS reads ([P] names; RTDS GCS13a/13c/14/21x/38/60a reads)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Attribute names seen in GBCS reads ([P] names), by cluster then attribute id.
+ATTRIBUTE_NAMES: Final[dict[int, dict[int, str]]] = {
+    0x0000: {0x0003: "hw_version", 0x0004: "manufacturer_name", 0x0005: "model_identifier"},
+    0x0700: {
+        0x0100: "block1_threshold",
+        0x0101: "block2_threshold",
+        0x0102: "block3_threshold",
+        0x0202: "threshold_multiplier",
+        0x0203: "threshold_divisor",
+        0x0301: "standing_charge",
+        0x0302: "conversion_factor",
+        0x0303: "conversion_factor_trailing_digit",
+        0x0304: "calorific_value",
+        0x0305: "calorific_value_unit",
+        0x0306: "calorific_value_trailing_digit",
+        0x0400: "no_tier_block1_price",
+        0x0401: "no_tier_block2_price",
+        0x0402: "no_tier_block3_price",
+        0x0403: "no_tier_block4_price",
+        0x0410: "tier1_block1_price",
+        0x0420: "tier2_block1_price",
+        0x0430: "tier3_block1_price",
+        0x0440: "tier4_block1_price",
+        0x0615: "unit_of_measure",
+        0x0616: "currency",
+        0x0617: "price_trailing_digit",
+    },
+    0x0702: {
+        0x0000: "current_summation_delivered",
+        0x0014: "supply_status",
+        0x0100: "current_tier1_summation_delivered",
+        0x0102: "current_tier2_summation_delivered",
+        0x0104: "current_tier3_summation_delivered",
+        0x0106: "current_tier4_summation_delivered",
+        0x0205: "remaining_battery_life_days",
+        0x0206: "current_meter_id",
+        0x0300: "unit_of_measure",
+        0x0301: "multiplier",
+        0x0302: "divisor",
+        0x0307: "site_id",
+        0x0607: "supply_tamper_state",
+        0x0608: "supply_depletion_state",
+        0x0700: "current_no_tier_block1_summation_delivered",
+        0x0701: "current_no_tier_block2_summation_delivered",
+        0x0702: "current_no_tier_block3_summation_delivered",
+        0x0703: "current_no_tier_block4_summation_delivered",
+        0x0A00: "bill_to_date_delivered",
+        0x0B10: "uncontrolled_flow_threshold",
+        0x0B11: "uncontrolled_flow_threshold_unit_of_measure",
+        0x0B12: "uncontrolled_flow_multiplier",
+        0x0B13: "uncontrolled_flow_divisor",
+        0x0B14: "flow_stabilisation_period",
+        0x0B15: "flow_measurement_period",
+    },
+    0x0705: {
+        0x0000: "payment_control_configuration",
+        0x0001: "credit_remaining",
+        0x0002: "emergency_credit_remaining",
+        0x0005: "accumulated_debt",
+        0x0006: "overall_debt_cap",
+        0x0010: "emergency_credit_limit",
+        0x0011: "emergency_credit_threshold",
+        0x0021: "max_credit_limit",
+        0x0022: "max_credit_per_top_up",
+        0x0031: "low_credit_warning_level",
+        0x0040: "cut_off_value",
+        0x0211: "debt_amount_1",
+        0x0216: "debt_recovery_frequency_1",
+        0x0217: "debt_recovery_amount_1",
+        0x0221: "debt_amount_2",
+        0x0226: "debt_recovery_frequency_2",
+        0x0227: "debt_recovery_amount_2",
+        0x0231: "debt_amount_3",
+        0x0239: "debt_recovery_top_up_percentage_3",
+    },
+}
+
+
+def attribute_name(cluster_id: int, attribute_id: int) -> str | None:
+    return ATTRIBUTE_NAMES.get(cluster_id, {}).get(attribute_id)
