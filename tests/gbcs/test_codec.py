@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +18,7 @@ from smetsnet.gbcs.codec import GbcsMessage, decode_message, payload_family
 from smetsnet.gbcs.payload import JsonValue
 from smetsnet.gbcs.protection import Protection
 from smetsnet.gbcs.registry import message_code_info
-from tests.support.vectors import RTDS, read_hex, require_reference, rtds_files
+from tests.support.vectors import REFERENCE, RTDS, read_hex, require_reference, rtds_files
 
 
 def _walk(value: JsonValue) -> Iterator[tuple[str, JsonValue]]:
@@ -62,12 +66,19 @@ def test_every_message_code_is_registered(decoded: list[tuple[str, bytes, GbcsMe
     assert len(codes) == 160
 
 
+def _dicts(value: JsonValue) -> Iterator[dict[str, JsonValue]]:
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _dicts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _dicts(item)
+
+
 def _decrypt_statuses(message: GbcsMessage) -> list[str]:
-    return [
-        str(item)
-        for key, item in _walk(message.payload.to_json())
-        if key == "decryption" and isinstance(item, str)
-    ]
+    """The status of every piece of sensitive data (a node with "ciphered" beside "status")."""
+    return [str(d["status"]) for d in _dicts(message.payload.to_json()) if "ciphered" in d]
 
 
 def test_sensitive_data_decrypts_where_the_key_is_present(
@@ -78,11 +89,38 @@ def test_sensitive_data_decrypts_where_the_key_is_present(
         found = _decrypt_statuses(message)
         statuses.update(found)
         assert "invalid" not in found, name
-        if "URP" not in name and "GCS61" not in name and "GCS15d" not in name:
+        if "URP" not in name:
             assert "no-key" not in found, name
-    assert statuses["decrypted"] >= 40
-    # The two that name another remote party than the keys we hold (GBCS-PAYLOADS.md §7).
-    assert statuses["no-key"] <= 6
+    # Every piece of sensitive data but the URP response's (encrypted to the command's key).
+    assert statuses == {"decrypted": sum(statuses.values()) - 1, "no-key": 1}
+    assert statuses["decrypted"] == 38  # 12 DLMS protected reads, 26 GBZ encrypted components
+
+
+def test_unknown_remote_party_response_decrypts_with_the_commands_key(
+    reference_protection: Protection,
+) -> None:
+    """ECS21b URP: the response is encrypted to the KA certificate the command carried; its
+    private key is in the DCC Boxed keystore (supplier "Z1-supplier-ka"), not the RTDS folder."""
+    keystore_json = REFERENCE / "duis" / "keystore" / "keystore.json"
+    folder = require_reference() / "4.14_ECS21b"
+    if not keystore_json.is_file():
+        pytest.skip(f"{keystore_json} not found")
+    command = decode_message(read_hex(folder / "ECS21b_4.14_URP_SUCCESS_COMMAND_GBCS.HEX"))
+    certificate = x509.load_der_x509_certificate(command.header.certificate or b"")
+    entries = json.loads(keystore_json.read_text())["90b3d51f30010000"]["keyAgreement"].values()
+    key = next(
+        k
+        for e in entries
+        for k in (serialization.load_pem_private_key(e["privateKey"].encode(), None),)
+        if isinstance(k, ec.EllipticCurvePrivateKey)
+        and k.public_key().public_numbers() == certificate.public_key().public_numbers()
+    )
+    response = read_hex(folder / "ECS21b_4.14_URP_SUCCESS_RESPONSE_GBCS.HEX")
+    without = decode_message(response, protection=reference_protection)
+    assert _decrypt_statuses(without) == ["no-key"]
+    opened = decode_message(response, protection=reference_protection, unknown_party_key=key)
+    assert _decrypt_statuses(opened) == ["decrypted"]
+    assert opened.to_bytes() == response
 
 
 def test_payload_family_comes_from_the_message_code() -> None:

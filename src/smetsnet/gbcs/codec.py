@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from smetsnet.gbcs.asn1 import decode_asn1_payload
 from smetsnet.gbcs.dlms import decode_dlms_payload
 from smetsnet.gbcs.frame import Cra, Frame, GroupingHeader, MacHeader, decode_frame
@@ -109,11 +111,19 @@ class GbcsMessage:
         return self.frame.to_bytes(self.payload.to_bytes())
 
 
-def decode_message(data: bytes, *, protection: Protection | None = None) -> GbcsMessage:
-    """Decode a whole message; with ``protection``, sensitive data is decrypted where possible."""
+def decode_message(
+    data: bytes,
+    *,
+    protection: Protection | None = None,
+    unknown_party_key: ec.EllipticCurvePrivateKey | None = None,
+) -> GbcsMessage:
+    """Decode a whole message; with ``protection``, sensitive data is decrypted where possible
+    (``unknown_party_key``: see :meth:`Protection.decryptor`)."""
     frame = decode_frame(data)
     header = frame.header
-    decrypt = protection.decryptor(header) if protection is not None else None
+    decrypt = None
+    if protection is not None:
+        decrypt = protection.decryptor(header, unknown_party_key=unknown_party_key)
     base = frame.layout.payload_start if frame.layout is not None else 0
     payload = decode_payload(
         frame.payload, message_code=header.message_code, cra=header.cra, base=base, decrypt=decrypt

@@ -130,21 +130,45 @@ class Protection:
     def verify(self, frame: Frame) -> Verification:
         return Verification(mac=self.check_mac(frame), signature=self.check_signature(frame))
 
-    def decryptor(self, header: GroupingHeader) -> Decryptor:
-        """Opens the sensitive data of one message (the key is derived at most once)."""
+    def decryptor(
+        self,
+        header: GroupingHeader,
+        *,
+        unknown_party_key: ec.EllipticCurvePrivateKey | None = None,
+    ) -> Decryptor:
+        """Opens the sensitive data of one message (the key is derived at most once).
+
+        A response to an "unknown remote party" (ECS21b URP: its other-information carries a
+        supplementary originator counter) is encrypted to the key-agreement certificate that the
+        command carried, not to a key the store holds under that EUI: pass its private key as
+        ``unknown_party_key``, else the data reads "no-key". Verified on the RTDS URP response:
+        the KDF's recipient is the supplementary remote party and its counter the
+        supplementary originator counter.
+        """
         reader = header.supplementary_remote_party or header.recipient
+        urp = header.supplementary_originator_counter is not None
+        counter = (
+            header.counter
+            if header.supplementary_originator_counter is None
+            else (header.supplementary_originator_counter)
+        )
         key_cell: list[bytes | None] = []
+
+        def derive() -> bytes | None:
+            if urp:
+                device = self.keystore.public_key(header.originator, KeyUsage.KEY_AGREEMENT)
+                if unknown_party_key is None or device is None:
+                    return None
+                z: bytes | None = crypto.shared_secret(unknown_party_key, device)
+            else:
+                z = self.shared_secret(header.originator, reader)
+            if z is None:
+                return None
+            return crypto.kdf(z, crypto.KdfType.SENSITIVE_DATA, header.originator, counter, reader)
 
         def decrypt(invocation_counter: int, ciphertext: bytes, tag: bytes) -> Decrypted:
             if not key_cell:
-                z = self.shared_secret(header.originator, reader)
-                key_cell.append(
-                    None
-                    if z is None
-                    else crypto.kdf(
-                        z, crypto.KdfType.SENSITIVE_DATA, header.originator, header.counter, reader
-                    )
-                )
+                key_cell.append(derive())
             key = key_cell[0]
             if key is None:
                 return Decrypted(status="no-key")
