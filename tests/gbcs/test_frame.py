@@ -139,3 +139,21 @@ def test_header_validation() -> None:
 
 def test_paths_are_files() -> None:
     assert all(isinstance(p, Path) for p in rtds_files())
+
+
+def test_quick_and_careful_readers_agree() -> None:
+    """The fast path must give exactly what the field-by-field reader gives."""
+    from smetsnet.gbcs.frame import _careful_frame, _quick_frame
+
+    require_reference()
+    quick = 0
+    for path in rtds_files():
+        data = read_hex(path)
+        fast = _quick_frame(data)
+        if fast is None:
+            continue
+        quick += 1
+        careful = _careful_frame(data)
+        assert fast == careful, path.name
+        assert fast.layout == careful.layout, path.name
+    assert quick > 700

@@ -188,7 +188,127 @@ def mac_header_bytes(header: MacHeader, inner_with_mac_length: int) -> bytes:
 
 
 def decode_frame(data: bytes) -> Frame:
-    """Split a whole GBCS message into its parts (payload left as bytes)."""
+    """Split a whole GBCS message into its parts (payload left as bytes).
+
+    The common shapes are read by :func:`_quick_frame` in a few slices; anything it does not
+    recognise (and every malformed input) goes through :func:`_careful_frame`, which reads field
+    by field and names the offset and field of the first problem.
+    """
+    if type(data) is not bytes:
+        data = bytes(data)
+    return _quick_frame(data) or _careful_frame(data)
+
+
+_new = object.__new__
+_set = object.__setattr__
+_DEFAULT_MAC_HEADER = MacHeader()
+
+
+def _quick_frame(d: bytes) -> Frame | None:
+    """The frame of a well-formed message with minimal lengths and a 2-byte other-information,
+    or None (then the careful reader decides). Builds the frozen nodes without ``__init__``:
+    every value was checked here, and dataclass ``__init__`` costs more than the parsing."""
+    size = len(d)
+    p = 0
+    end = size
+    mac_header: MacHeader | None = None
+    if size < 32:
+        return None
+    if d[0] == GENERAL_CIPHERING:
+        if d[1:7] != _GENERAL_CIPHERING_FIXED:
+            return None
+        first = d[7]
+        if first < 0x80:
+            length, p = first, 8
+        elif first == 0x81 and d[8] >= 0x80:
+            length, p = d[8], 9
+        elif first == 0x82 and d[8]:
+            length, p = (d[8] << 8) | d[9], 10
+        else:
+            return None
+        if length != size - p or size - p < 5 + 29 + MAC_LENGTH or d[p] != MAC_SECURITY_CONTROL:
+            return None
+        invocation = int.from_bytes(d[p + 1 : p + 5], "big")
+        mac_header = (
+            _DEFAULT_MAC_HEADER if invocation == 0 else MacHeader(invocation_counter=invocation)
+        )
+        p += 5
+        end = size - MAC_LENGTH
+    header_start = p
+    if end - p < 33:
+        return None
+    tag, tid_length, cra, counter, o_length, originator, r_length, recipient = (
+        _FIXED_HEADER.unpack_from(d, p)
+    )
+    if (
+        tag != GENERAL_SIGNING
+        or tid_length != 9
+        or cra not in _CRAS
+        or o_length != 8
+        or r_length != 8
+    ):
+        return None
+    p += 29
+    dt_length = d[p]
+    if dt_length not in (0, DATE_TIME_LENGTH) or d[p + 1 + dt_length] != 2:
+        return None
+    date_time = d[p + 1 : p + 1 + dt_length]
+    p += 2 + dt_length  # date-time and other-information length (2)
+    if p + 3 > end:
+        return None
+    code = (d[p] << 8) | d[p + 1]
+    first = d[p + 2]
+    if first < 0x80:
+        payload_length, p = first, p + 3
+    elif first == 0x81 and p + 4 <= end and d[p + 3] >= 0x80:
+        payload_length, p = d[p + 3], p + 4
+    elif first == 0x82 and p + 5 <= end and d[p + 3]:
+        payload_length, p = (d[p + 3] << 8) | d[p + 4], p + 5
+    else:
+        return None
+    payload_start = p
+    payload_end = p + payload_length
+    if payload_end > end:
+        return None
+    signature: bytes | None = None
+    if payload_end < end:
+        sig_length = d[payload_end]
+        if sig_length not in (0, SIGNATURE_LENGTH) or payload_end + 1 + sig_length != end:
+            return None
+        signature = d[payload_end + 1 : end]
+    elif mac_header is not None:
+        return None
+    header: GroupingHeader = _new(GroupingHeader)
+    for name, value in (
+        ("cra", _CRAS[cra]),
+        ("counter", counter),
+        ("originator", originator),
+        ("recipient", recipient),
+        ("message_code", code),
+        ("date_time", date_time),
+        ("supplementary_remote_party", None),
+        ("supplementary_remote_party_counter", None),
+        ("supplementary_originator_counter", None),
+        ("certificate", None),
+        ("other_information_width", None),
+        ("content_length_width", None),
+    ):
+        _set(header, name, value)
+    frame: Frame = _new(Frame)
+    for name, value in (
+        ("mac_header", mac_header),
+        ("header", header),
+        ("payload", d[payload_start:payload_end]),
+        ("signature", signature),
+        ("mac", d[end:] if mac_header is not None else None),
+        ("wire", d),
+        ("layout", FrameLayout(header_start, payload_start, payload_end, end)),
+    ):
+        _set(frame, name, value)
+    return frame
+
+
+def _careful_frame(data: bytes) -> Frame:
     r = Reader(data)
     mac_header: MacHeader | None = None
     end = len(data)
