@@ -1,0 +1,100 @@
+"""The network's memory: devices and their SMI lifecycle, premises and comms-hub device logs,
+meter points, service users, effective-dated registration data, device trust anchors and
+anti-replay counters. Pure domain (no I/O): the stores in ``smetsnet.store`` implement
+:mod:`smetsnet.inventory.repository`; :class:`Inventory` is the service on top.
+"""
+
+from __future__ import annotations
+
+from smetsnet.inventory.bulk import LoadReport, PopulationParties, PremisesBatch, synthetic_batch
+from smetsnet.inventory.cache import LookupCache
+from smetsnet.inventory.errors import (
+    AlreadyExists,
+    CounterRejected,
+    HanLogError,
+    IllegalTransition,
+    InvalidIdentifier,
+    InventoryError,
+    NotFound,
+    RegistrationConflict,
+    SchemaVersionError,
+    StoreError,
+    UnknownAnchorSet,
+    UnknownDevice,
+    UnknownMeterPoint,
+    UnknownPremises,
+    UnknownRole,
+    UnknownUser,
+)
+from smetsnet.inventory.lifecycle import TRANSITIONS
+from smetsnet.inventory.model import (
+    AnchorCell,
+    AnchorChange,
+    AnchorKeyUsage,
+    AnchorSet,
+    CellUsage,
+    CertRef,
+    CounterState,
+    Device,
+    DeviceStatus,
+    DeviceType,
+    MeterKind,
+    MeterPoint,
+    Premises,
+    Region,
+    Registration,
+    RemotePartyRole,
+    ServiceUser,
+    UserRole,
+    UserStatus,
+)
+from smetsnet.inventory.mpxn import mpan_check_digit, parse_mpan, parse_mprn
+from smetsnet.inventory.service import Inventory
+
+__all__ = [
+    "TRANSITIONS",
+    "AlreadyExists",
+    "AnchorCell",
+    "AnchorChange",
+    "AnchorKeyUsage",
+    "AnchorSet",
+    "CellUsage",
+    "CertRef",
+    "CounterRejected",
+    "CounterState",
+    "Device",
+    "DeviceStatus",
+    "DeviceType",
+    "HanLogError",
+    "IllegalTransition",
+    "InvalidIdentifier",
+    "Inventory",
+    "InventoryError",
+    "LoadReport",
+    "LookupCache",
+    "MeterKind",
+    "MeterPoint",
+    "NotFound",
+    "PopulationParties",
+    "Premises",
+    "PremisesBatch",
+    "Region",
+    "Registration",
+    "RegistrationConflict",
+    "RemotePartyRole",
+    "SchemaVersionError",
+    "ServiceUser",
+    "StoreError",
+    "UnknownAnchorSet",
+    "UnknownDevice",
+    "UnknownMeterPoint",
+    "UnknownPremises",
+    "UnknownRole",
+    "UnknownUser",
+    "UserRole",
+    "UserStatus",
+    "mpan_check_digit",
+    "parse_mpan",
+    "parse_mprn",
+    "synthetic_batch",
+]
