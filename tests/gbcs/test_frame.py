@@ -157,3 +157,25 @@ def test_quick_and_careful_readers_agree() -> None:
         assert fast == careful, path.name
         assert fast.layout == careful.layout, path.name
     assert quick > 700
+
+
+def test_every_truncation_of_a_dated_response_is_our_error() -> None:
+    """Regression (found by bench/fuzz_gbcs.py): a signed-only frame (no MAC header, so no outer
+    length to catch it) cut inside its 12-byte date-time raised IndexError."""
+    root = require_reference()
+    signed = read_hex(
+        root / "1.1.1_ECS01a/ECS01a_1.1.1_CANCELLATION_TOU_BLOCK_SUCCESS_RESPONSE_GBCS.HEX"
+    )
+    maced = read_hex(root / ECS17B.replace("COMMAND", "RESPONSE"))
+    for data in (signed, maced):
+        assert decode_frame(data).header.date_time
+        decoded = 0
+        for cut in range(len(data)):
+            try:
+                frame = decode_frame(data[:cut])
+            except GbcsDecodeError:
+                continue
+            # Cut just before its signature, a signed message is a well-formed pre-command.
+            assert frame.signature is None and frame.to_bytes() == data[:cut]
+            decoded += 1
+        assert decoded <= 1

@@ -250,12 +250,13 @@ def _quick_frame(d: bytes) -> Frame | None:
         return None
     p += 29
     dt_length = d[p]
-    if dt_length not in (0, DATE_TIME_LENGTH) or d[p + 1 + dt_length] != 2:
+    # date-time, other-information length (2), message code and a content length must fit
+    if dt_length not in (0, DATE_TIME_LENGTH) or p + dt_length + 5 > end:
+        return None
+    if d[p + 1 + dt_length] != 2:
         return None
     date_time = d[p + 1 : p + 1 + dt_length]
-    p += 2 + dt_length  # date-time and other-information length (2)
-    if p + 3 > end:
-        return None
+    p += 2 + dt_length
     code = (d[p] << 8) | d[p + 1]
     first = d[p + 2]
     if first < 0x80:
