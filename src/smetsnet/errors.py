@@ -8,10 +8,22 @@ Every error smetsnet raises on purpose is a :class:`SmetsnetError`; errors of ot
     SmetsnetError
     ├── GbcsError                    anything about a GBCS message
     │   ├── GbcsDecodeError          bytes that are not a valid GBCS message (offset + field)
+    │   │   └── GbtReassemblyError   GBT blocks that do not make one message (gbcs.gbt)
     │   ├── GbcsEncodeError          typed fields that cannot be written as GBCS (field)
     │   └── GbcsSecurityError        keys missing or unusable, a protection that cannot be made
     │       └── GbcsKeyNotFound      the key store has no such key
+    ├── SmkiError                    certificates (smetsnet.smki.errors)
+    │   ├── CertificateProfileError  a certificate not of the GB profile (names the field)
+    │   └── PathValidationError      no valid path to a trusted root
+    │       ├── CertificateExpired   outside its validity at the time asked
+    │       └── CertificateRevoked   on its CA's revocation list
+    ├── InventoryError               devices, premises, users, registrations, counters
+    │                                (smetsnet.inventory.errors: IllegalTransition,
+    │                                RegistrationConflict, CounterRejected, NotFound, …)
     └── ConfigurationError           bad settings, a bad key-store folder, a bad command line
+
+The branches of SMKI and the inventory are defined in their own packages (their modules draw
+them in full); this module holds the root and the protocol (GBCS) errors every package uses.
 
 Verification outcomes ("valid", "invalid", "absent", "no-key") are *results*, not exceptions:
 a tampered message is a normal thing for a network to receive.

@@ -235,20 +235,11 @@ def _quick_frame(d: bytes) -> Frame | None:
         p += 5
         end = size - MAC_LENGTH
     header_start = p
-    if end - p < 33:
+    fixed = _unpack_fixed(d, p, end)
+    if fixed is None:
         return None
-    tag, tid_length, cra, counter, o_length, originator, r_length, recipient = (
-        _FIXED_HEADER.unpack_from(d, p)
-    )
-    if (
-        tag != GENERAL_SIGNING
-        or tid_length != 9
-        or cra not in _CRAS
-        or o_length != 8
-        or r_length != 8
-    ):
-        return None
-    p += 29
+    cra, counter, originator, recipient = fixed
+    p += _FIXED_HEADER.size
     dt_length = d[p]
     # date-time, other-information length (2), message code and a content length must fit
     if dt_length not in (0, DATE_TIME_LENGTH) or p + dt_length + 5 > end:
@@ -409,24 +400,26 @@ _FIXED_HEADER = struct.Struct(">BBBQB8sB8s")
 _CRAS = {1: Cra.COMMAND, 2: Cra.RESPONSE, 3: Cra.ALERT}
 
 
-def _fixed_part(r: Reader) -> tuple[int, int, bytes, bytes] | None:
-    """The fixed start of the grouping header in one struct call; None if anything is off
-    (then :func:`_careful_fixed_part` reads it field by field to say exactly what)."""
-    if r.end - r.pos < _FIXED_HEADER.size:
+def _unpack_fixed(d: bytes, p: int, end: int) -> tuple[int, int, bytes, bytes] | None:
+    """(CRA, counter, originator, recipient) at ``d[p]`` in one struct call; None if anything
+    is off (then :func:`_careful_fixed_part` reads it field by field to say exactly what)."""
+    if end - p < _FIXED_HEADER.size + 4:  # + date-time length, other-info length, code
         return None
     tag, tid_length, cra, counter, o_length, originator, r_length, recipient = (
-        _FIXED_HEADER.unpack_from(r.data, r.pos)
+        _FIXED_HEADER.unpack_from(d, p)
     )
-    if (
-        tag != GENERAL_SIGNING
-        or tid_length != 9
-        or cra not in _CRAS
-        or o_length != 8
-        or r_length != 8
-    ):
+    if tag != GENERAL_SIGNING or tid_length != 9 or cra not in _CRAS:
         return None
-    r.pos += _FIXED_HEADER.size
+    if o_length != 8 or r_length != 8:
+        return None
     return cra, counter, originator, recipient
+
+
+def _fixed_part(r: Reader) -> tuple[int, int, bytes, bytes] | None:
+    fixed = _unpack_fixed(r.data, r.pos, r.end)
+    if fixed is not None:
+        r.pos += _FIXED_HEADER.size
+    return fixed
 
 
 def _careful_fixed_part(r: Reader) -> tuple[int, int, bytes, bytes]:

@@ -16,6 +16,10 @@ from datetime import UTC, datetime
 from enum import IntEnum
 
 from smetsnet.errors import GbcsEncodeError
+
+# The trust-anchor cell roles and cell usages are GBCS values: one definition, in the codec.
+from smetsnet.gbcs.asn1.types import CellUsage as CellUsage
+from smetsnet.gbcs.asn1.types import Role
 from smetsnet.gbcs.eui import EUI_LENGTH, format_eui, parse_eui
 from smetsnet.inventory.errors import InvalidIdentifier, UnknownRole
 
@@ -105,19 +109,7 @@ _GSP_GROUPS = dict(
 )
 
 
-class RemotePartyRole(IntEnum):
-    """GBCS remote-party roles of a trust-anchor cell (DOMAIN.md §2.3)."""
-
-    ROOT = 0
-    RECOVERY = 1
-    SUPPLIER = 2
-    NETWORK_OPERATOR = 3
-    ACCESS_CONTROL_BROKER = 4
-    TRANSITIONAL_COS = 5
-    WAN_PROVIDER = 6
-    ISSUING_AUTHORITY = 7
-    LOAD_CONTROLLER = 8
-    OTHER = 127
+RemotePartyRole = Role
 
 
 class AnchorKeyUsage(IntEnum):
@@ -127,11 +119,6 @@ class AnchorKeyUsage(IntEnum):
     KEY_AGREEMENT = 4
     KEY_CERT_SIGN = 5
     CRL_SIGN = 6
-
-
-class CellUsage(IntEnum):
-    MANAGEMENT = 0
-    PREPAYMENT_TOP_UP = 1
 
 
 class UserStatus(IntEnum):
