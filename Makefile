@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench fuzz clean
+.PHONY: run test lint typecheck bench bench-gbcs bench-inventory fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,14 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+# Every benchmark prints its own figures; `make bench` runs them all (a few minutes).
+bench: bench-gbcs fuzz bench-inventory
+
+bench-gbcs: $(STAMP)
 	$(BIN)/python bench/gbcs_decode.py
+
+bench-inventory: $(STAMP)
+	$(BIN)/python bench/inventory.py --premises 1000000 --backend both
 
 fuzz: $(STAMP)
 	$(BIN)/python bench/fuzz_gbcs.py
