@@ -271,7 +271,7 @@ def _quick_frame(d: bytes) -> Frame | None:
     elif mac_header is not None:
         return None
     header: GroupingHeader = _new(GroupingHeader)
-    for name, value in (
+    header_fields: tuple[tuple[str, object], ...] = (
         ("cra", _CRAS[cra]),
         ("counter", counter),
         ("originator", originator),
@@ -284,10 +284,11 @@ def _quick_frame(d: bytes) -> Frame | None:
         ("certificate", None),
         ("other_information_width", None),
         ("content_length_width", None),
-    ):
+    )
+    for name, value in header_fields:
         _set(header, name, value)
     frame: Frame = _new(Frame)
-    for name, value in (
+    frame_fields: tuple[tuple[str, object], ...] = (
         ("mac_header", mac_header),
         ("header", header),
         ("payload", d[payload_start:payload_end]),
@@ -295,7 +296,8 @@ def _quick_frame(d: bytes) -> Frame | None:
         ("mac", d[end:] if mac_header is not None else None),
         ("wire", d),
         ("layout", FrameLayout(header_start, payload_start, payload_end, end)),
-    ):
+    )
+    for name, value in frame_fields:
         _set(frame, name, value)
     return frame
 
