@@ -4,8 +4,8 @@ the generic DER fallback and the fuzz rule (decoded payload or GbcsDecodeError, 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from dataclasses import fields, is_dataclass
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -68,8 +68,16 @@ from smetsnet.gbcs.asn1 import (
     UpdateSecurityCredentialsAlert,
     UpdateSecurityCredentialsCommand,
     UpdateSecurityCredentialsResponse,
+    credentials,
     decode_asn1_payload,
+    firmware,
+    join,
+    misc,
+    outcome,
+    types,
+    update,
 )
+from smetsnet.gbcs.asn1.schema import Part, Sequence
 from smetsnet.gbcs.payload import JsonValue
 from smetsnet.gbcs.reader import encode_length
 from tests.support.vectors import RawVector, require_reference, rtds_vectors
@@ -78,6 +86,7 @@ COMMAND, RESPONSE, ALERT = 1, 2, 3
 DIGITAL_SIGNATURE = int(KeyUsage.DIGITAL_SIGNATURE)
 KEY_AGREEMENT = int(KeyUsage.KEY_AGREEMENT)
 NO_ID = bytes.fromhex("90b3d51f30020000")  # the network operator's entity id in the RTDS set
+P = TypeVar("P", bound=Asn1Payload)
 
 
 def _asn1_vectors() -> list[RawVector]:
@@ -102,6 +111,13 @@ def decode(v: RawVector) -> Asn1Payload:
     )
 
 
+def decode_as(kind: type[P], folder: str, name: str) -> P:
+    """The payload of :func:`vector` ``(folder, name)``, which must decode to a ``kind``."""
+    payload = decode(vector(folder, name))
+    assert isinstance(payload, kind), payload
+    return payload
+
+
 def obj(node: JsonValue | Asn1Payload | Certificate) -> dict[str, Any]:
     """The JSON object of ``node`` (or ``node`` itself when it is one), typed for indexing."""
     if isinstance(node, Asn1Payload | Certificate):
@@ -110,14 +126,11 @@ def obj(node: JsonValue | Asn1Payload | Certificate) -> dict[str, Any]:
     return node
 
 
-def walk(node: JsonValue) -> Iterator[dict[str, JsonValue]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from walk(value)
+def keys(node: JsonValue) -> set[str]:
+    """Every key of every object in the JSON tree ``node``."""
+    if isinstance(node, list):
+        return set().union(*map(keys, node))
+    return set(node).union(*map(keys, node.values())) if isinstance(node, dict) else set()
 
 
 # -- every reference payload ---------------------------------------------------------------------
@@ -141,8 +154,8 @@ def test_reference_payload_decodes_with_its_schema_and_round_trips(v: RawVector)
     tree = payload.to_json()
     json.dumps(tree)
     assert isinstance(tree, dict) and tree["schema"] == type(payload).__name__
-    assert not any("unknown" in node for node in walk(tree))
-    assert not any("error" in node for node in walk(tree))  # every certificate parses
+    assert "unknown" not in keys(tree)
+    assert "error" not in keys(tree)  # every certificate parses
 
 
 # -- worked examples (GBCS-PAYLOADS §3) -----------------------------------------------------------
@@ -167,8 +180,7 @@ def test_cs03a1_error_command_and_response() -> None:
 
 
 def test_gcs28_error_response() -> None:
-    payload = decode(vector("8.1.1_GCS28Commission", "ERROR_RESPONSE"))
-    assert isinstance(payload, SetClockResponse)
+    payload = decode_as(SetClockResponse, "8.1.1_GCS28Commission", "ERROR_RESPONSE")
     assert payload.device_time == GeneralizedTime(text="20150101000000Z")
     assert payload.device_time.to_datetime().isoformat() == "2015-01-01T00:00:00+00:00"
     assert payload.time_status == 2
@@ -252,34 +264,37 @@ def test_cs02a_and_cs02f() -> None:
     assert command == ProvideSecurityCredentialDetailsCommand(
         authorising_cell=TrustAnchorCellId(role=4, key_usage=KEY_AGREEMENT), roles=(2, 3)
     )
-    response = decode(vector("6.24.1_CS02aMAC", "SUCCESS_RESPONSE"))
-    assert isinstance(response, ProvideSecurityCredentialDetailsResponse)
+    response = decode_as(
+        ProvideSecurityCredentialDetailsResponse, "6.24.1_CS02aMAC", "SUCCESS_RESPONSE"
+    )
     supplier, operator = response.details
     assert (supplier.role, supplier.status, supplier.seq_number) == (2, 0, 0)
     assert operator.seq_number == 1
     assert supplier.cells is not None and len(supplier.cells) == 3
     assert supplier.cells[2].cell_usage == 1  # the prepayment top-up cell
     assert supplier.cells[0].subject_unique_id == bytes.fromhex("90b3d51f30010000")
-    error = decode(vector("6.24.1_CS02aMAC", "ERROR_RESPONSE"))
-    assert isinstance(error, ProvideSecurityCredentialDetailsResponse)
+    error = decode_as(ProvideSecurityCredentialDetailsResponse, "6.24.1_CS02aMAC", "ERROR_RESPONSE")
     missing = error.details[1]
     assert (missing.role, missing.status, missing.seq_number, missing.cells) == (3, 25, None, None)
     assert obj(error)["details"][1] == {
         "role": "networkOperator",
         "status": "trustAnchorNotFound",
     }
-    f_error = decode(vector("NA_CS02fSignature", "ERROR_RESPONSE"))
-    assert isinstance(f_error, ProvideSecurityCredentialDetailsResponse)
+    f_error = decode_as(
+        ProvideSecurityCredentialDetailsResponse, "NA_CS02fSignature", "ERROR_RESPONSE"
+    )
     assert f_error.details[1].status == 127
 
 
 def test_cs02b_other_modes() -> None:
-    acb = decode(vector("8.5_CS02bACBByACB", "SUCCESS_COMMAND"))
-    assert isinstance(acb, UpdateSecurityCredentialsCommand)
+    acb = decode_as(UpdateSecurityCredentialsCommand, "8.5_CS02bACBByACB", "SUCCESS_COMMAND")
     assert acb.replacement_mode == ReplacementMode.ACB_BY_ACB and acb.authorising_cell is None
     assert acb.authorising_seq_number == 1300
-    recovery = decode(vector("NA_CS02bAnyExceptAbnormalRootByRecovery", "SUCCESS_COMMAND"))
-    assert isinstance(recovery, UpdateSecurityCredentialsCommand)
+    recovery = decode_as(
+        UpdateSecurityCredentialsCommand,
+        "NA_CS02bAnyExceptAbnormalRootByRecovery",
+        "SUCCESS_COMMAND",
+    )
     assert recovery.apply_time_based_cpv_checks == 1
     assert obj(recovery)["apply_time_based_cpv_checks"] == "disapply"
     assert len(recovery.replacements) == 8 and recovery.other_changes is not None
@@ -287,14 +302,16 @@ def test_cs02b_other_modes() -> None:
     assert recovery.other_changes[0].specialist_floors == (
         SpecialistSeqNumber(usage=0, seq_number=0),
     )
-    sbs = decode(vector("6.21_CS02bSupplierBySupplierHandover", "SUCCESS_COMMAND"))
-    assert isinstance(sbs, UpdateSecurityCredentialsCommand)
+    sbs = decode_as(
+        UpdateSecurityCredentialsCommand, "6.21_CS02bSupplierBySupplierHandover", "SUCCESS_COMMAND"
+    )
     assert sbs.new_specialist_floors == (SpecialistSeqNumber(usage=0, seq_number=0),)
     assert sbs.replacements[2].target == TrustAnchorCellId(
         role=2, key_usage=KEY_AGREEMENT, cell_usage=1
     )
-    contingency = decode(vector("NA_CS02bAnyByContingency", "ERROR_RESPONSE"))
-    assert isinstance(contingency, UpdateSecurityCredentialsResponse)
+    contingency = decode_as(
+        UpdateSecurityCredentialsResponse, "NA_CS02bAnyByContingency", "ERROR_RESPONSE"
+    )
     assert contingency.outcome is not None and len(contingency.outcome.outcomes) == 9
     root = contingency.outcome.outcomes[0].affected_cell
     assert root == TrustAnchorCellId(role=Role.ROOT, key_usage=int(KeyUsage.KEY_CERT_SIGN))
@@ -302,17 +319,22 @@ def test_cs02b_other_modes() -> None:
 
 
 def test_cs02b_future_dated_and_cancellation() -> None:
-    future = decode(vector("6.23_CS02bSupplierByTransCoS", "FUTURE_DATED_SUCCESS_COMMAND"))
-    assert isinstance(future, UpdateSecurityCredentialsCommand)
+    future = decode_as(
+        UpdateSecurityCredentialsCommand,
+        "6.23_CS02bSupplierByTransCoS",
+        "FUTURE_DATED_SUCCESS_COMMAND",
+    )
     assert future.execution_time == GeneralizedTime(text="20300102000000Z")
-    cancel = decode(vector("6.23_CS02bSupplierByTransCoS", "CANCELLATION_SUCCESS_COMMAND"))
-    assert isinstance(cancel, UpdateSecurityCredentialsCommand)
+    cancel = decode_as(
+        UpdateSecurityCredentialsCommand,
+        "6.23_CS02bSupplierByTransCoS",
+        "CANCELLATION_SUCCESS_COMMAND",
+    )
     assert cancel.execution_time == GeneralizedTime(text="99991231235959Z")
     accepted = decode(vector("6.23_CS02bSupplierByTransCoS", "FUTURE_DATED_SUCCESS_RESPONSE"))
     assert accepted == UpdateSecurityCredentialsResponse()
     assert accepted.to_bytes() == bytes.fromhex("30020500")
-    alert = decode(vector("6.23_CS02bSupplierByTransCoS", "8F66"))
-    assert isinstance(alert, UpdateSecurityCredentialsAlert)
+    alert = decode_as(UpdateSecurityCredentialsAlert, "6.23_CS02bSupplierByTransCoS", "8F66")
     assert alert.alert_code == 0x8F66 and alert.execution_time.text == "20300102000000Z"
     assert alert.outcome.authorising_seq_number == 6002 and alert.outcome.replacement_mode == 7
     assert obj(alert)["alert"] == {
@@ -322,22 +344,23 @@ def test_cs02b_future_dated_and_cancellation() -> None:
 
 
 def test_cs02g_load_controller() -> None:
-    command = decode(vector("CS02gLoadControllerBySupplier", "IMMEDIATE_SUCCESS_COMMAND"))
-    assert isinstance(command, UpdateSecurityCredentialsCommand)
+    command = decode_as(
+        UpdateSecurityCredentialsCommand,
+        "CS02gLoadControllerBySupplier",
+        "IMMEDIATE_SUCCESS_COMMAND",
+    )
     assert command.replacement_mode == ReplacementMode.LOAD_CONTROLLER_BY_SUPPLIER
     assert command.other_changes == (
         RemotePartySeqNumberChange(role=Role.LOAD_CONTROLLER, floor_seq_number=0),
     )
     assert obj(command)["replacement_mode"] == "loadControllerBySupplier"
-    failed = decode(vector("CS02gLoadControllerBySupplier", "8F67"))
-    assert isinstance(failed, UpdateSecurityCredentialsAlert)
+    failed = decode_as(UpdateSecurityCredentialsAlert, "CS02gLoadControllerBySupplier", "8F67")
     assert failed.alert_code == 0x8F67
     assert {x.status for x in failed.outcome.outcomes} == {10}
 
 
 def test_cs02d_and_cs02e() -> None:
-    command = decode(vector("6.15.2_CS02d", "SUCCESS_COMMAND"))
-    assert isinstance(command, UpdateDeviceCertificateCommand)
+    command = decode_as(UpdateDeviceCertificateCommand, "6.15.2_CS02d", "SUCCESS_COMMAND")
     cert = command.certificate.to_json()
     assert isinstance(cert, dict)
     assert cert["subject_unique_id"] == "00db1234567890a0"  # hardwareModuleName in subjectAltName
@@ -350,8 +373,7 @@ def test_cs02d_and_cs02e() -> None:
     assert decode(vector("6.24.2_CS02e", "ERROR_COMMAND")) == ProvideDeviceCertificateCommand(
         key_usage=KEY_AGREEMENT
     )
-    response = decode(vector("6.24.2_CS02e", "SUCCESS_RESPONSE"))
-    assert isinstance(response, ProvideDeviceCertificateResponse)
+    response = decode_as(ProvideDeviceCertificateResponse, "6.24.2_CS02e", "SUCCESS_RESPONSE")
     assert response.certificate.der == command.certificate.der
     error = decode(vector("6.24.2_CS02e", "ERROR_RESPONSE"))
     assert error == ProvideDeviceCertificateError(code=3)
@@ -368,8 +390,7 @@ def test_cs03_join_variants() -> None:
         partner_id=bytes.fromhex("00db123456789093"),
         partner_type=DeviceType.ESME,
     )
-    c = decode(vector("8.7.1_CS03CCritical", "SUCCESS_COMMAND"))
-    assert isinstance(c, JoinCommand)
+    c = decode_as(JoinCommand, "8.7.1_CS03CCritical", "SUCCESS_COMMAND")
     assert c.method == JoinMethod.METHOD_C and c.partner_type == DeviceType.PPMID
     assert c.partner_certificate is not None
     partner = c.partner_certificate.to_json()
@@ -390,8 +411,7 @@ def test_cs04_unjoin() -> None:
 
 def test_cs07_read_join_details() -> None:
     assert decode(vector("8.9_CS07", "SUCCESS_COMMAND")) == ReadDeviceJoinDetailsCommand()
-    response = decode(vector("8.9_CS07", "SUCCESS_RESPONSE"))
-    assert isinstance(response, ReadDeviceJoinDetailsResponse)
+    response = decode_as(ReadDeviceJoinDetailsResponse, "8.9_CS07", "SUCCESS_RESPONSE")
     assert response.code == 0 and response.entries is not None
     assert response.entries[0] == DeviceLogEntry(
         device_id=bytes.fromhex("0102030405060708"), device_type=DeviceType.GPF
@@ -415,8 +435,7 @@ def test_alerts_ccs08_cs09_gcs62() -> None:
         firmware_version=bytes.fromhex("1234abcd"),
         code=0,
     )
-    gcs62 = decode(vector("NA_GCS62", "ALERT"))
-    assert isinstance(gcs62, GpfDeviceLogBackupAlert)
+    gcs62 = decode_as(GpfDeviceLogBackupAlert, "NA_GCS62", "ALERT")
     assert gcs62.alert_code == 0x8071 and len(gcs62.entries) == 6
     assert [e.device_type for e in gcs62.entries].count(DeviceType.PPMID) == 4
 
@@ -556,6 +575,25 @@ def test_unparseable_certificate_round_trips_and_shows_error() -> None:
     assert payload.to_bytes() == data
     cert = obj(payload)["certificate"]
     assert "error" in cert and cert["der"] == "3003020100"
+
+
+def _names(parts: tuple[Part, ...]) -> list[str]:
+    return [name for p in parts for name in (_names(p.parts) if p.parts else [p.name])]
+
+
+SEQUENCE_NODES = {
+    cls.__name__: cls
+    for module in (credentials, firmware, join, misc, outcome, types, update)
+    for cls in vars(module).values()
+    if isinstance(cls, type) and issubclass(cls, Sequence) and is_dataclass(cls)
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCE_NODES))
+def test_sequence_parts_fill_every_field_once(name: str) -> None:
+    """``Sequence.read`` sets the fields its parts name (no ``__init__``): none may be missed."""
+    cls = SEQUENCE_NODES[name]
+    assert sorted(_names(cls.PARTS)) == sorted(f.name for f in fields(cls) if f.name != "lw")
 
 
 # -- fallback and errors -------------------------------------------------------------------------

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -65,6 +68,7 @@ from smetsnet.gbcs.dlms import (
     protected_attributes_request,
     tags,
 )
+from smetsnet.gbcs.dlms.protected import read_protected_item
 from smetsnet.gbcs.payload import CipheredContent, Decrypted, Decryptor, JsonValue
 from tests.support.vectors import RawVector, require_reference, rtds_vectors
 
@@ -390,6 +394,172 @@ def test_protected_alert_like_ecs68_is_opened() -> None:
     assert content.status == "decrypted" and content.value == secret
     assert content.ciphered == ciphered
     assert decoded.to_bytes() == raw and decoded.alert_code == 0x8F1C
+
+
+# -- the fast path of protected responses -------------------------------------------------------
+ECS22B_RESPONSE = "ECS22b_4.8.1_SINGLE_SUCCESS_RESPONSE_GBCS.HEX"
+#: The decoder reads the usual protected item through ``read_protected_item``; patching it to
+#: decline forces the generic path (Data decode, then ``open_protected``) for comparison.
+FAST_PATH = "smetsnet.gbcs.dlms.decode.read_protected_item"
+
+
+def _both_paths(raw: bytes, decrypt: Decryptor | None = None) -> tuple[object, object]:
+    """Decode ``raw`` by the fast path and by the generic one: payloads or error texts."""
+    out: list[object] = []
+    for declined in (False, True):
+        with patch(FAST_PATH, lambda *a: None) if declined else nullcontext():
+            try:
+                out.append(decode_dlms_payload(raw, message_code=0x37, base=5, decrypt=decrypt))
+            except GbcsDecodeError as exc:
+                out.append(f"{exc.offset} {exc.field} {exc}")
+    return out[0], out[1]
+
+
+def test_fast_path_equals_the_generic_decoder_on_every_protected_response() -> None:
+    require_reference()
+    seen = 0
+    for v in _dlms_vectors():
+        if v.payload[0] == 0xDA and b"\x02\x02\x01\x01\x02\x02\x16" in v.payload[:20]:
+            fast, generic = _both_paths(v.payload)
+            assert isinstance(fast, AccessResponse) and fast == generic, v.path.name
+            assert isinstance(generic, AccessResponse)
+            assert json.dumps(fast.to_json()) == json.dumps(generic.to_json())
+            assert fast.to_bytes() == v.payload and [c.status for c in fast.protected] == ["no-key"]
+            seen += 1
+    assert seen >= 12
+
+
+def test_fast_path_decrypts_like_the_generic_decoder() -> None:
+    v = _vector("ECS17b_4.1.1_SINGLE_SUCCESS_RESPONSE_GBCS.HEX")
+    fast, generic = _both_paths(v.payload, gcm_decryptor(ECS17B_KEY))
+    assert isinstance(fast, AccessResponse) and fast == generic
+    (content,) = fast.protected
+    assert content.status == "decrypted" and isinstance(content.value, Structure)
+    (item,) = fast.data
+    assert isinstance(item, Structure)
+    params = ProtectionParameters.from_data(item.items[0].items[0])  # type: ignore[union-attr]
+    assert params is not None and params.originator == ESME and params.recipient == SUPPLIER
+    assert params.originator_counter is not None and params.key_parameters == b"\x02"
+
+
+def test_ecs22b_profile_is_decoded_by_the_fast_path() -> None:
+    v = _vector(ECS22B_RESPONSE)
+    calls: list[bool] = []
+
+    def spy(*args: Any) -> object:
+        found = read_protected_item(*args)
+        calls.append(found is not None)
+        return found
+
+    with patch(FAST_PATH, spy):
+        payload = decode_dlms_payload(v.payload, message_code=v.message_code)
+    assert calls == [True]
+    assert isinstance(payload, AccessResponse) and payload.to_bytes() == v.payload
+    (content,) = payload.protected
+    assert content.ciphered.invocation_counter == 0 and len(content.ciphered.ciphertext) == 402
+    assert content.width is None  # 82 01 A3: the minimal form of 419
+
+
+def test_undecodable_plaintext_keeps_the_message_decodable() -> None:
+    params = ProtectionParameters.for_counter(77, originator=ESME, recipient=SUPPLIER)
+    for plaintext, words in ((H("060000000100"), "1 unexpected trailing"), (H("FF"), "0xFF")):
+        ciphered = OctetString(value=seal(ECS17B_KEY, 5, plaintext).to_bytes())
+        item = Structure(items=(Array(items=(params.to_data(),)), ciphered))
+        raw = AccessResponse.build([(item, ResponseSpec(choice=3, result=0))], invoke_id=1)
+        fast, generic = _both_paths(raw.to_bytes(), gcm_decryptor(ECS17B_KEY))
+        assert isinstance(fast, AccessResponse) and fast == generic
+        (content,) = fast.protected
+        assert content.status == "decrypted" and content.value is None
+        assert content.plaintext == plaintext and content.error is not None
+        assert "plaintext" in content.error and words in content.error
+        assert fast.to_bytes() == raw.to_bytes()
+        assert '"unknown"' in json.dumps(fast.to_json())  # the plaintext is shown as unknown
+
+
+PROFILE_ROWS = b"".join(struct.pack(">II", 0x1C35F900 + 1800 * i, i) for i in range(49))
+
+
+@pytest.mark.parametrize(
+    "plaintext",
+    [
+        H("02011302020606820188") + PROFILE_ROWS,  # the ECS22b shape: one day, 49 rows
+        H("020113020206068187") + PROFILE_ROWS[:135],  # not whole rows
+        H("02011302020606820188") + PROFILE_ROWS + b"\x00",  # a trailing byte
+        H("02011302020606820188") + PROFILE_ROWS[:-1],  # truncated
+        H("0201130202060600"),  # no rows
+        H("02021302020606820188") + PROFILE_ROWS + b"\x00",  # a second (null) item
+    ],
+)
+def test_profile_plaintexts_decode_like_decode_data(plaintext: bytes) -> None:
+    params = ProtectionParameters.for_counter(9, originator=ESME, recipient=SUPPLIER)
+    ciphered = OctetString(value=seal(ECS17B_KEY, 1, plaintext).to_bytes())
+    item = Structure(items=(Array(items=(params.to_data(),)), ciphered))
+    raw = AccessResponse.build([(item, ResponseSpec(choice=3, result=0))], invoke_id=1).to_bytes()
+    payload = decode_dlms_payload(raw, message_code=0x37, decrypt=gcm_decryptor(ECS17B_KEY))
+    assert isinstance(payload, AccessResponse) and payload.to_bytes() == raw
+    (content,) = payload.protected
+    assert content.status == "decrypted" and content.plaintext == plaintext
+    try:
+        expected = decode_data(plaintext, field="plaintext")
+    except GbcsDecodeError as exc:
+        assert content.value is None and content.error == str(exc)
+    else:
+        assert content.error is None and content.value == expected
+        assert content.value.to_bytes() == plaintext
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_protected_items_decode_alike_on_both_paths(data: st.DataObject) -> None:
+    """Any change to the protected item (its shape, lengths, the ciphered header) gives the
+    same payload or the same error (offset, field, reason) as the generic decoder."""
+    raw = bytearray(_vector(ECS22B_RESPONSE).payload)
+    for _ in range(data.draw(st.integers(1, 3))):
+        kind = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        at = data.draw(st.integers(7, min(7 + 62, len(raw))))
+        if kind == "flip" and at < len(raw):
+            raw[at] = data.draw(
+                st.sampled_from(
+                    [0x00, 0x01, 0x02, 0x05, 0x09, 0x16, 0x31, 0x7F, 0x80, 0x81, 0x82, 0x83, 0xFF]
+                )
+            )
+        elif kind == "cut":
+            del raw[at : at + data.draw(st.integers(1, 500))]
+        else:
+            raw[at:at] = data.draw(st.binary(min_size=1, max_size=3))
+    fast, generic = _both_paths(bytes(raw))
+    if isinstance(fast, str):
+        assert fast == generic
+    else:
+        assert isinstance(fast, AccessResponse) and fast == generic
+        assert fast.to_bytes() == bytes(raw)
+        assert isinstance(generic, AccessResponse)
+        assert json.dumps(fast.to_json()) == json.dumps(generic.to_json())
+
+
+@pytest.mark.parametrize(
+    ("raw", "width"),
+    [
+        ("0981 05" + "AB" * 5, 2),  # non-minimal forms are kept (RTDS CS02 style)
+        ("0982 0005" + "AB" * 5, 3),
+        ("0982 0080" + "AB" * 128, 3),
+        ("0981 80" + "AB" * 128, None),
+        ("0982 0100" + "AB" * 256, None),
+        ("0983 000100" + "AB" * 256, 4),
+    ],
+)
+def test_long_length_forms_keep_their_width(raw: str, width: int | None) -> None:
+    data = H(raw.replace(" ", ""))
+    value = decode_data(data)
+    assert isinstance(value, OctetString) and value.width == width
+    assert value.to_bytes() == data
+
+
+@pytest.mark.parametrize("raw", ["0981", "0982 01", "0980 00", "0985 0000000001"])
+def test_truncated_or_unsupported_lengths_are_errors(raw: str) -> None:
+    with pytest.raises(GbcsDecodeError) as info:
+        decode_data(H(raw.replace(" ", "")), base=10)
+    assert (info.value.offset, info.value.field) == (11, "data.length")
 
 
 # -- builders -------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -46,20 +45,11 @@ from smetsnet.gbcs.gbz import (
     select_available_emergency_credit,
 )
 from smetsnet.gbcs.gbz.commands import all_specs
+from smetsnet.gbcs.gbz.components import ZclCommand
 from smetsnet.gbcs.payload import Decrypted, Decryptor, JsonValue
 from tests.support.vectors import GBCS_KEYSTORE, RTDS, RawVector, require_reference, rtds_vectors
 
 H = bytes.fromhex
-
-
-def _walk(value: JsonValue) -> Iterator[tuple[str, JsonValue]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield key, item
-            yield from _walk(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk(item)
 
 
 def _at(value: JsonValue, *path: str | int) -> Any:
@@ -71,19 +61,26 @@ def _at(value: JsonValue, *path: str | int) -> Any:
 
 
 def _has_unknown(value: JsonValue) -> bool:
-    return any(key == "unknown" for key, _ in _walk(value))
+    """Whether any object in the JSON tree has the key "unknown"."""
+    if isinstance(value, dict):
+        return "unknown" in value or any(map(_has_unknown, value.values()))
+    return isinstance(value, list) and any(map(_has_unknown, value))
+
+
+#: Every GBZ reference payload (empty when the reference material is absent).
+GBZ_VECTORS = [v for v in rtds_vectors() if v.payload[:2] == b"\x01\x09"]
 
 
 @pytest.fixture(scope="module")
 def gbz_vectors() -> list[RawVector]:
     require_reference()
-    return [v for v in rtds_vectors() if v.payload[:2] == b"\x01\x09"]
+    return GBZ_VECTORS
 
 
 def _vector(folder: str, name: str) -> RawVector:
     require_reference()
     path = RTDS / folder / name
-    return next(v for v in rtds_vectors() if v.path == path)
+    return next(v for v in GBZ_VECTORS if v.path == path)
 
 
 def _decode(v: RawVector, decrypt: Decryptor | None = None) -> GbzPayload:
@@ -361,6 +358,11 @@ def test_decrypted_reference_payloads_decode_fully(
     assert opened >= 24  # GCS15d and GCS61 were encrypted for another remote party
 
 
+def _opened(decrypted: list[tuple[RawVector, GbzMessage]], file_name: str) -> GbzMessage:
+    """The decrypted message of the reference vector called ``file_name``."""
+    return next(m for v, m in decrypted if v.path.name == file_name)
+
+
 def _commands(message: GbzMessage, name: str) -> list[ClusterCommand]:
     return [
         c.command
@@ -370,9 +372,7 @@ def _commands(message: GbzMessage, name: str) -> list[ClusterCommand]:
 
 
 def test_publish_snapshots_are_columnar(decrypted: list[tuple[RawVector, GbzMessage]]) -> None:
-    message = next(
-        m for v, m in decrypted if v.path.name == "GCS15c_4.4.3_SUCCESS_RESPONSE_GBCS.HEX"
-    )
+    message = _opened(decrypted, "GCS15c_4.4.3_SUCCESS_RESPONSE_GBCS.HEX")
     snapshot = _commands(message, "Publish Snapshot")[0]
     assert snapshot["snapshot_payload_type"] == 6
     assert snapshot["current_summation_delivered"] == 0x41
@@ -387,9 +387,7 @@ def test_publish_snapshots_are_columnar(decrypted: list[tuple[RawVector, GbzMess
 
 
 def test_profile_data_is_one_numpy_column(decrypted: list[tuple[RawVector, GbzMessage]]) -> None:
-    message = next(
-        m for v, m in decrypted if v.path.name == "GCS17_4.8.1_SUCCESS_RESPONSE_GBCS.HEX"
-    )
+    message = _opened(decrypted, "GCS17_4.8.1_SUCCESS_RESPONSE_GBCS.HEX")
     (response,) = _commands(message, "Get Sampled Data Response")
     assert response["sample_request_interval"] == 1800
     assert response["number_of_samples"] == 97
@@ -428,34 +426,47 @@ def test_basic_cluster_strings_in_json() -> None:
     assert records[1]["value"] == {"hex": "474649202020202000db1234567890a1"}  # not text
 
 
-def test_general_write_and_discover_commands_round_trip() -> None:
-    write = WriteAttributes(
-        records=(
-            AttributeValue(attribute_id=0x0307, data_type=0x41, value=b"1234"),
-            AttributeValue(attribute_id=0x0301, data_type=0x22, value=1),
-        )
+WRITE = WriteAttributes(
+    records=(
+        AttributeValue(attribute_id=0x0307, data_type=0x41, value=b"1234"),
+        AttributeValue(attribute_id=0x0301, data_type=0x22, value=1),
     )
-    answer = WriteAttributesResponse(
-        records=(
-            WriteStatus(status=0x86, attribute_id=0x0307),
-            WriteStatus(status=0x88, attribute_id=1),
-        )
-    )
-    for command, server_to_client in [
-        (write, False),
-        (answer, True),
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "server_to_client"),
+    [
+        (WRITE, False),
+        (
+            WriteAttributesResponse(
+                records=(
+                    WriteStatus(status=0x86, attribute_id=0x0307),
+                    WriteStatus(status=0x88, attribute_id=1),
+                )
+            ),
+            True,
+        ),
         (WriteAttributesResponse(records=(WriteStatus(status=0),)), True),
         (DiscoverAttributes(start_attribute_id=0, max_attribute_ids=16), False),
         (DiscoverAttributesResponse(complete=1, attributes=((0, 0x25), (0x300, 0x30))), True),
-        (ReportAttributes(records=write.records), True),
-    ]:
-        component = GbzComponent.of(cluster_id=0x0702, command=command)
-        assert component.server_to_client == server_to_client
-        payload = GbzMessage.of(components=[component]).to_bytes()
-        decoded = decode_gbz_payload(payload, message_code=0, cra=1)
-        assert isinstance(decoded, GbzMessage) and decoded.components[0].command == command
-        assert not _has_unknown(decoded.to_json())
-    assert write.to_bytes() == H("0703 41 04 31323334 0103 22 010000")
+        (ReportAttributes(records=WRITE.records), True),
+    ],
+    ids=lambda x: type(x).__name__,
+)
+def test_general_write_and_discover_commands_round_trip(
+    command: ZclCommand, server_to_client: bool
+) -> None:
+    component = GbzComponent.of(cluster_id=0x0702, command=command)
+    assert component.server_to_client == server_to_client
+    payload = GbzMessage.of(components=[component]).to_bytes()
+    decoded = decode_gbz_payload(payload, message_code=0, cra=1)
+    assert isinstance(decoded, GbzMessage) and decoded.components[0].command == command
+    assert not _has_unknown(decoded.to_json())
+
+
+def test_write_attributes_layout() -> None:
+    assert WRITE.to_bytes() == H("0703 41 04 31323334 0103 22 010000")
 
 
 # -- building --------------------------------------------------------------------------------
@@ -509,11 +520,11 @@ def test_cluster_commands_build_from_values_and_columns() -> None:
     assert sampled.to_bytes() == H("0100 00000000 00 3000")
 
 
-def test_u24_and_u48_columns_round_trip() -> None:
+def _sampled_data_response(values: list[int]) -> ClusterCommand:
+    """Metering 0x0702 / Get Sampled Data Response 0x07 carrying ``values`` (u24 samples)."""
     spec = lookup(0x0702, True, 0x07)
     assert spec is not None
-    samples = Columns.of(spec.group("samples"), value=[0, 1, 0xFFFFFF, 0x123456])
-    command = cluster_command(
+    return cluster_command(
         0x0702,
         0x07,
         server_to_client=True,
@@ -521,22 +532,16 @@ def test_u24_and_u48_columns_round_trip() -> None:
         sample_start_time=0,
         sample_type=0,
         sample_request_interval=360,
-        number_of_samples=4,
-        samples=samples,
+        number_of_samples=len(values),
+        samples=Columns.of(spec.group("samples"), value=values),
     )
+
+
+def test_u24_and_u48_columns_round_trip() -> None:
+    command = _sampled_data_response([0, 1, 0xFFFFFF, 0x123456])
     assert command.to_bytes()[-12:] == H("000000 010000 FFFFFF 563412")
     with pytest.raises(GbcsEncodeError):
-        cluster_command(
-            0x0702,
-            0x07,
-            server_to_client=True,
-            sample_id=2,
-            sample_start_time=0,
-            sample_type=0,
-            sample_request_interval=360,
-            number_of_samples=1,
-            samples=Columns.of(spec.group("samples"), value=[1 << 24]),
-        )
+        _sampled_data_response([1 << 24])
 
 
 # -- direction, unknown commands, errors ---------------------------------------------------
@@ -619,13 +624,11 @@ def _echo(invocation_counter: int, ciphertext: bytes, tag: bytes) -> Decrypted:
     return Decrypted(status="decrypted", plaintext=ciphertext)
 
 
+@pytest.mark.skipif(not GBZ_VECTORS, reason="reference material not found")
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_reference_payloads_decode_or_raise(data: st.DataObject) -> None:
-    vectors = _mutation_sources()
-    if not vectors:
-        pytest.skip("reference material absent")
-    v = data.draw(st.sampled_from(vectors))
+    v = data.draw(st.sampled_from(GBZ_VECTORS))
     payload = bytearray(v.payload)
     for _ in range(data.draw(st.integers(1, 4))):
         index = data.draw(st.integers(0, len(payload) - 1))
@@ -645,12 +648,3 @@ def test_every_layout_reads_random_bodies_or_raises(index: int, body: bytes) -> 
     head = bytes((0x09 if spec.server_to_client else 0x01, 0x00, spec.command_id))
     component = spec.cluster_id.to_bytes(2, "big") + (3 + len(body)).to_bytes(2, "big")
     _check(H("0109 01 01") + component + head + body, 0x0000, 1)
-
-
-_SOURCES: list[RawVector] = []
-
-
-def _mutation_sources() -> list[RawVector]:
-    if not _SOURCES and RTDS.is_dir():
-        _SOURCES.extend(v for v in rtds_vectors() if v.payload[:2] == b"\x01\x09")
-    return _SOURCES

@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Self
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -114,8 +115,8 @@ def _describe(data: bytes) -> tuple[tuple[str, JsonValue], ...]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Certificate:
-    """An X.509 certificate as carried: its complete DER bytes (``30 82 ...``)."""
+class _Encoded:
+    """A DER structure kept as its bytes; JSON shows what :mod:`cryptography` makes of it."""
 
     der: bytes
 
@@ -123,17 +124,28 @@ class Certificate:
         return self.der
 
     def to_json(self) -> JsonValue:
-        out: dict[str, JsonValue] = dict(_describe(self.der))
+        out: dict[str, JsonValue] = dict(self._describe())
         out["der"] = self.der.hex()
         return out
+
+    def _describe(self) -> tuple[tuple[str, JsonValue], ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def read(cls, r: Reader, field: str = "") -> Self:
+        return cls(der=der.blob(r, field))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Certificate(_Encoded):
+    """An X.509 certificate as carried: its complete DER bytes (``30 82 ...``)."""
+
+    def _describe(self) -> tuple[tuple[str, JsonValue], ...]:
+        return _describe(self.der)
 
     def parse(self) -> x509.Certificate:
         """The certificate parsed by cryptography (raises its ValueError when it cannot)."""
         return x509.load_der_x509_certificate(self.der)
-
-    @classmethod
-    def read(cls, r: Reader, field: str = "") -> Certificate:
-        return cls(der=der.blob(r, field))
 
 
 @lru_cache(maxsize=64)
@@ -146,22 +158,11 @@ def _describe_request(data: bytes) -> tuple[tuple[str, JsonValue], ...]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CertificationRequest:
+class CertificationRequest(_Encoded):
     """A PKCS #10 certification request (CS02c response), kept as its DER bytes."""
 
-    der: bytes
-
-    def to_bytes(self) -> bytes:
-        return self.der
-
-    def to_json(self) -> JsonValue:
-        out: dict[str, JsonValue] = dict(_describe_request(self.der))
-        out["der"] = self.der.hex()
-        return out
-
-    @classmethod
-    def read(cls, r: Reader, field: str) -> CertificationRequest:
-        return cls(der=der.blob(r, field))
+    def _describe(self) -> tuple[tuple[str, JsonValue], ...]:
+        return _describe_request(self.der)
 
 
 __all__ = ["HARDWARE_MODULE_NAME", "Certificate", "CertificationRequest"]

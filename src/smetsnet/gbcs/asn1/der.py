@@ -238,23 +238,6 @@ def read_octets(
     return data[start:end]
 
 
-def read_octet_run(r: Reader, count: int, field: str) -> list[bytes]:
-    """``count`` consecutive OCTET STRINGs (e.g. the four ids of a replacement outcome)."""
-    data = r.data
-    end = r.end
-    out = []
-    for i in range(count):
-        p = r.pos
-        if p + 2 <= end and data[p] == TAG_OCTET_STRING and data[p + 1] < 0x80:
-            q = p + 2 + data[p + 1]
-            if q <= end:
-                r.pos = q
-                out.append(data[p + 2 : q])
-                continue
-        out.append(read_octets(r, f"{field}[{i}]"))
-    return out
-
-
 def read_seq_of(
     r: Reader, name: str, read_item: Callable[[Reader, str], T], tag: int = TAG_SEQUENCE
 ) -> tuple[tuple[T, ...], int]:
@@ -332,11 +315,6 @@ def width_of(widths: Widths, name: str) -> int:
     return 0
 
 
-def pack_widths(*pairs: tuple[str, int]) -> Widths:
-    """Keep only the non-minimal widths (the common case is an empty tuple)."""
-    return tuple(pair for pair in pairs if pair[1])
-
-
 def constructed(
     parts: Iterable[bytes], widths: Widths = (), name: str = "", tag: int = 0x30
 ) -> bytes:
@@ -408,11 +386,9 @@ __all__ = [
     "nest",
     "nonminimal",
     "open_tag",
-    "pack_widths",
     "read_int",
     "read_named_bits",
     "read_null",
-    "read_octet_run",
     "read_octets",
     "read_seq_of",
     "read_time_text",

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 
 from smetsnet.errors import GbcsEncodeError
 from smetsnet.gbcs.asn1 import der
+from smetsnet.gbcs.asn1.schema import Sequence, integer, node, octets, optional, u64
 from smetsnet.gbcs.asn1.types import (
+    ALERT_CODE,
     Asn1Payload,
     GeneralizedTime,
     NullPayload,
-    alert_json,
-    named,
+    SequencePayload,
+    date_time,
 )
 from smetsnet.gbcs.payload import JsonValue
 from smetsnet.gbcs.reader import Reader
@@ -33,7 +35,7 @@ TRANSFER_NAMES = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ActivateFirmwareCommand(Asn1Payload):
+class ActivateFirmwareCommand(SequencePayload):
     """CS06: SEQUENCE {manufacturer image hash OCTET STRING(32), originator counter, execution
     date-time OPTIONAL}."""
 
@@ -42,81 +44,28 @@ class ActivateFirmwareCommand(Asn1Payload):
     execution_time: GeneralizedTime | None = None
     lw: der.Widths = ()
 
+    PARTS = (
+        octets("image_hash", 32),
+        u64("originator_counter"),  # what __post_init__ insists on
+        optional(date_time("execution_time"), shown=True),
+    )
+
     def __post_init__(self) -> None:
         if len(self.image_hash) != 32:
             raise GbcsEncodeError("image_hash", f"{len(self.image_hash)} octets, expected 32")
         if not 0 <= self.originator_counter < 1 << 64:
             raise GbcsEncodeError("originator_counter", "must be a 64-bit unsigned number")
 
-    def to_bytes(self) -> bytes:
-        parts = [
-            der.encode_octets(self.image_hash, "image_hash", 32),
-            der.encode_int(self.originator_counter, "originator_counter"),
-        ]
-        if self.execution_time is not None:
-            parts.append(self.execution_time.to_bytes())
-        return der.constructed(parts, self.lw)
-
-    def to_json(self) -> JsonValue:
-        return {
-            "schema": type(self).__name__,
-            "image_hash": self.image_hash.hex(),
-            "originator_counter": self.originator_counter,
-            "execution_time": None
-            if self.execution_time is None
-            else self.execution_time.to_json(),
-        }
-
-    @classmethod
-    def read(cls, r: Reader) -> ActivateFirmwareCommand:
-        s, w = der.seq(r, "")
-        image_hash = der.read_octets(s, "image_hash", 32)
-        counter = der.read_int(s, "originator_counter")
-        if not 0 <= counter < 1 << 64:
-            raise der.mismatch(s, "originator_counter", "not a 64-bit unsigned number")
-        when = GeneralizedTime.read(s, "execution_time") if s.pos < s.end else None
-        der.done(s, "")
-        return cls(
-            image_hash=image_hash,
-            originator_counter=counter,
-            execution_time=when,
-            lw=(("", w),) if w else (),
-        )
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ActivationOutcome:
+class ActivationOutcome(Sequence):
     """SEQUENCE {response code, firmware version OCTET STRING}."""
 
     code: int
     firmware_version: bytes
     lw: der.Widths = ()
 
-    def to_bytes(self) -> bytes:
-        return der.constructed(
-            (
-                der.encode_int(self.code, "code"),
-                der.encode_octets(self.firmware_version, "firmware_version"),
-            ),
-            self.lw,
-        )
-
-    def to_json(self) -> JsonValue:
-        return {
-            "code": named(ACTIVATION_NAMES, self.code),
-            "firmware_version": self.firmware_version.hex(),
-        }
-
-    @classmethod
-    def read(cls, r: Reader, field: str = "") -> ActivationOutcome:
-        try:
-            s, w = der.seq(r, "")
-            code = der.read_int(s, "code")
-            version = der.read_octets(s, "firmware_version")
-            der.done(s, "")
-        except der.FAILURES as exc:
-            raise der.nest(exc, field) from None
-        return cls(code=code, firmware_version=version, lw=(("", w),) if w else ())
+    PARTS = (integer("code", ACTIVATION_NAMES), octets("firmware_version"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,7 +92,7 @@ class ActivateFirmwareResponse(Asn1Payload):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ActivateFirmwareAlert(Asn1Payload):
+class ActivateFirmwareAlert(SequencePayload):
     """0x00CA: SEQUENCE {alert code, execution date-time, originator counter, outcome}."""
 
     alert_code: int
@@ -152,41 +101,12 @@ class ActivateFirmwareAlert(Asn1Payload):
     outcome: ActivationOutcome
     lw: der.Widths = ()
 
-    def to_bytes(self) -> bytes:
-        return der.constructed(
-            (
-                der.encode_int(self.alert_code, "alert_code"),
-                self.execution_time.to_bytes(),
-                der.encode_int(self.originator_counter, "originator_counter"),
-                self.outcome.to_bytes(),
-            ),
-            self.lw,
-        )
-
-    def to_json(self) -> JsonValue:
-        return {
-            "schema": type(self).__name__,
-            "alert": alert_json(self.alert_code),
-            "execution_time": self.execution_time.to_json(),
-            "originator_counter": self.originator_counter,
-            "outcome": self.outcome.to_json(),
-        }
-
-    @classmethod
-    def read(cls, r: Reader) -> ActivateFirmwareAlert:
-        s, w = der.seq(r, "")
-        code = der.read_int(s, "alert_code")
-        when = GeneralizedTime.read(s, "execution_time")
-        counter = der.read_int(s, "originator_counter")
-        outcome = ActivationOutcome.read(s, "outcome")
-        der.done(s, "")
-        return cls(
-            alert_code=code,
-            execution_time=when,
-            originator_counter=counter,
-            outcome=outcome,
-            lw=(("", w),) if w else (),
-        )
+    PARTS = (
+        ALERT_CODE,
+        date_time("execution_time"),
+        integer("originator_counter"),
+        node("outcome", ActivationOutcome),
+    )
 
 
 # -- CS08 (0x0129) and the CS09 alert (0x012B) ----------------------------------------------------
@@ -196,40 +116,18 @@ class ReadFirmwareVersionCommand(NullPayload):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReadFirmwareVersionResponse(Asn1Payload):
+class ReadFirmwareVersionResponse(SequencePayload):
     """CS08: SEQUENCE {firmware version OCTET STRING, response code}."""
 
     firmware_version: bytes
     code: int
     lw: der.Widths = ()
 
-    def to_bytes(self) -> bytes:
-        return der.constructed(
-            (
-                der.encode_octets(self.firmware_version, "firmware_version"),
-                der.encode_int(self.code, "code"),
-            ),
-            self.lw,
-        )
-
-    def to_json(self) -> JsonValue:
-        return {
-            "schema": type(self).__name__,
-            "firmware_version": self.firmware_version.hex(),
-            "code": named(READ_VERSION_NAMES, self.code),
-        }
-
-    @classmethod
-    def read(cls, r: Reader) -> ReadFirmwareVersionResponse:
-        s, w = der.seq(r, "")
-        version = der.read_octets(s, "firmware_version")
-        code = der.read_int(s, "code")
-        der.done(s, "")
-        return cls(firmware_version=version, code=code, lw=(("", w),) if w else ())
+    PARTS = (octets("firmware_version"), integer("code", READ_VERSION_NAMES))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FirmwareVersionAlert(Asn1Payload):
+class FirmwareVersionAlert(SequencePayload):
     """0x012B (alert 0x8F8B, CS09 vector): SEQUENCE {alert code, date-time, firmware version,
     activate-image code}."""
 
@@ -239,46 +137,17 @@ class FirmwareVersionAlert(Asn1Payload):
     code: int
     lw: der.Widths = ()
 
-    def to_bytes(self) -> bytes:
-        return der.constructed(
-            (
-                der.encode_int(self.alert_code, "alert_code"),
-                self.time.to_bytes(),
-                der.encode_octets(self.firmware_version, "firmware_version"),
-                der.encode_int(self.code, "code"),
-            ),
-            self.lw,
-        )
-
-    def to_json(self) -> JsonValue:
-        return {
-            "schema": type(self).__name__,
-            "alert": alert_json(self.alert_code),
-            "time": self.time.to_json(),
-            "firmware_version": self.firmware_version.hex(),
-            "code": named(ACTIVATE_IMAGE_NAMES, self.code),
-        }
-
-    @classmethod
-    def read(cls, r: Reader) -> FirmwareVersionAlert:
-        s, w = der.seq(r, "")
-        code = der.read_int(s, "alert_code")
-        when = GeneralizedTime.read(s, "time")
-        version = der.read_octets(s, "firmware_version")
-        result = der.read_int(s, "code")
-        der.done(s, "")
-        return cls(
-            alert_code=code,
-            time=when,
-            firmware_version=version,
-            code=result,
-            lw=(("", w),) if w else (),
-        )
+    PARTS = (
+        ALERT_CODE,
+        date_time("time"),
+        octets("firmware_version"),
+        integer("code", ACTIVATE_IMAGE_NAMES),
+    )
 
 
 # -- CCS08 (0x0128) --------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FirmwareTransferAlert(Asn1Payload):
+class FirmwareTransferAlert(SequencePayload):
     """CCS08 (alert 0x8F8A / 0x8F89): SEQUENCE {alert code, date-time, entity id (8), firmware
     version, response code}."""
 
@@ -289,45 +158,13 @@ class FirmwareTransferAlert(Asn1Payload):
     code: int
     lw: der.Widths = ()
 
-    def to_bytes(self) -> bytes:
-        return der.constructed(
-            (
-                der.encode_int(self.alert_code, "alert_code"),
-                self.time.to_bytes(),
-                der.encode_octets(self.entity_id, "entity_id", 8),
-                der.encode_octets(self.firmware_version, "firmware_version"),
-                der.encode_int(self.code, "code"),
-            ),
-            self.lw,
-        )
-
-    def to_json(self) -> JsonValue:
-        return {
-            "schema": type(self).__name__,
-            "alert": alert_json(self.alert_code),
-            "time": self.time.to_json(),
-            "entity_id": self.entity_id.hex(),
-            "firmware_version": self.firmware_version.hex(),
-            "code": named(TRANSFER_NAMES, self.code),
-        }
-
-    @classmethod
-    def read(cls, r: Reader) -> FirmwareTransferAlert:
-        s, w = der.seq(r, "")
-        code = der.read_int(s, "alert_code")
-        when = GeneralizedTime.read(s, "time")
-        entity = der.read_octets(s, "entity_id", 8)
-        version = der.read_octets(s, "firmware_version")
-        result = der.read_int(s, "code")
-        der.done(s, "")
-        return cls(
-            alert_code=code,
-            time=when,
-            entity_id=entity,
-            firmware_version=version,
-            code=result,
-            lw=(("", w),) if w else (),
-        )
+    PARTS = (
+        ALERT_CODE,
+        date_time("time"),
+        octets("entity_id", 8),
+        octets("firmware_version"),
+        integer("code", TRANSFER_NAMES),
+    )
 
 
 __all__ = [

@@ -15,16 +15,17 @@ from typing import ClassVar
 from smetsnet.errors import GbcsEncodeError
 from smetsnet.gbcs.asn1 import der
 from smetsnet.gbcs.asn1.certificate import Certificate
+from smetsnet.gbcs.asn1.schema import Sequence, integer, node, octets, optional, seq_of
 from smetsnet.gbcs.asn1.types import (
+    ALERT_CODE,
     DEVICE_TYPE_NAMES,
     Asn1Payload,
     DeviceLogEntry,
     GeneralizedTime,
     NullPayload,
     ResponseCode,
-    alert_json,
-    named,
-    read_entries,
+    SequencePayload,
+    date_time,
 )
 from smetsnet.gbcs.payload import JsonValue
 from smetsnet.gbcs.reader import Reader
@@ -60,7 +61,7 @@ JOIN_RESPONSE_NAMES = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class JoinCommand(Asn1Payload):
+class JoinCommand(SequencePayload):
     """CS03: SEQUENCE {method and role, partner id (8), partner DeviceType, partner KA
     certificate OPTIONAL (method C)}."""
 
@@ -70,46 +71,16 @@ class JoinCommand(Asn1Payload):
     partner_certificate: Certificate | None = None
     lw: der.Widths = ()
 
+    PARTS = (
+        integer("method", JOIN_METHOD_NAMES),
+        octets("partner_id", 8),
+        integer("partner_type", DEVICE_TYPE_NAMES),
+        optional(node("partner_certificate", Certificate)),
+    )
+
     def __post_init__(self) -> None:
         if len(self.partner_id) != 8:
             raise GbcsEncodeError("partner_id", f"{len(self.partner_id)} octets, expected 8")
-
-    def to_bytes(self) -> bytes:
-        parts = [
-            der.encode_int(self.method, "method"),
-            der.encode_octets(self.partner_id, "partner_id", 8),
-            der.encode_int(self.partner_type, "partner_type"),
-        ]
-        if self.partner_certificate is not None:
-            parts.append(self.partner_certificate.to_bytes())
-        return der.constructed(parts, self.lw)
-
-    def to_json(self) -> JsonValue:
-        out: dict[str, JsonValue] = {
-            "schema": type(self).__name__,
-            "method": named(JOIN_METHOD_NAMES, self.method),
-            "partner_id": self.partner_id.hex(),
-            "partner_type": named(DEVICE_TYPE_NAMES, self.partner_type),
-        }
-        if self.partner_certificate is not None:
-            out["partner_certificate"] = self.partner_certificate.to_json()
-        return out
-
-    @classmethod
-    def read(cls, r: Reader) -> JoinCommand:
-        s, w = der.seq(r, "")
-        method = der.read_int(s, "method")
-        partner = der.read_octets(s, "partner_id", 8)
-        kind = der.read_int(s, "partner_type")
-        cert = Certificate.read(s, "partner_certificate") if s.pos < s.end else None
-        der.done(s, "")
-        return cls(
-            method=method,
-            partner_id=partner,
-            partner_type=kind,
-            partner_certificate=cert,
-            lw=(("", w),) if w else (),
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,113 +122,55 @@ class ReadDeviceJoinDetailsCommand(NullPayload):
 
 READ_JOIN_DETAILS_NAMES = {0: "success", 1: "readFailure"}
 
+#: SEQUENCE OF DeviceLogEntry.
+ENTRIES = seq_of(node("entries", DeviceLogEntry))
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReadDeviceJoinDetailsResponse(Asn1Payload):
+class ReadDeviceJoinDetailsResponse(SequencePayload):
     """CS07: SEQUENCE {response code, SEQUENCE OF DeviceLogEntry OPTIONAL}."""
 
     code: int
     entries: tuple[DeviceLogEntry, ...] | None = None
     lw: der.Widths = ()  # "" and "entries"
 
-    def to_bytes(self) -> bytes:
-        parts = [der.encode_int(self.code, "code")]
-        if self.entries is not None:
-            parts.append(der.constructed((e.to_bytes() for e in self.entries), self.lw, "entries"))
-        return der.constructed(parts, self.lw)
-
-    def to_json(self) -> JsonValue:
-        return {
-            "schema": type(self).__name__,
-            "code": named(READ_JOIN_DETAILS_NAMES, self.code),
-            "entries": None if self.entries is None else [e.to_json() for e in self.entries],
-        }
-
-    @classmethod
-    def read(cls, r: Reader) -> ReadDeviceJoinDetailsResponse:
-        s, w = der.seq(r, "")
-        code = der.read_int(s, "code")
-        entries = None
-        ew = 0
-        if s.pos < s.end:
-            entries, ew = read_entries(s, "entries")
-        der.done(s, "")
-        return cls(code=code, entries=entries, lw=der.pack_widths(("", w), ("entries", ew)))
+    PARTS = (integer("code", READ_JOIN_DETAILS_NAMES), optional(ENTRIES, shown=True))
 
 
 # -- GCS59 (0x008C) restore, GCS62 (0x00B2) backup alert -----------------------------------------
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RestoreGpfDeviceLogCommand(Asn1Payload):
+class RestoreGpfDeviceLogCommand(SequencePayload):
     """GCS59: SEQUENCE {SEQUENCE OF DeviceLogEntry}."""
 
     entries: tuple[DeviceLogEntry, ...]
     lw: der.Widths = ()  # "" and "entries"
 
-    def to_bytes(self) -> bytes:
-        entries = der.constructed((e.to_bytes() for e in self.entries), self.lw, "entries")
-        return der.constructed((entries,), self.lw)
-
-    def to_json(self) -> JsonValue:
-        return {"schema": type(self).__name__, "entries": [e.to_json() for e in self.entries]}
-
-    @classmethod
-    def read(cls, r: Reader) -> RestoreGpfDeviceLogCommand:
-        s, w = der.seq(r, "")
-        entries, ew = read_entries(s, "entries")
-        der.done(s, "")
-        return cls(entries=entries, lw=der.pack_widths(("", w), ("entries", ew)))
+    PARTS = (ENTRIES,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RestoreOutcome:
+class RestoreOutcome(Sequence):
     """SEQUENCE {DeviceLogEntry, join response code}."""
 
     entry: DeviceLogEntry
     code: int
     lw: der.Widths = ()
 
-    def to_bytes(self) -> bytes:
-        return der.constructed((self.entry.to_bytes(), der.encode_int(self.code, "code")), self.lw)
-
-    def to_json(self) -> JsonValue:
-        return {"entry": self.entry.to_json(), "code": named(JOIN_RESPONSE_NAMES, self.code)}
-
-    @classmethod
-    def read(cls, r: Reader, field: str = "") -> RestoreOutcome:
-        try:
-            s, w = der.seq(r, "")
-            entry = DeviceLogEntry.read(s, "entry")
-            code = der.read_int(s, "code")
-            der.done(s, "")
-        except der.FAILURES as exc:
-            raise der.nest(exc, field) from None
-        return cls(entry=entry, code=code, lw=(("", w),) if w else ())
+    PARTS = (node("entry", DeviceLogEntry), integer("code", JOIN_RESPONSE_NAMES))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RestoreGpfDeviceLogResponse(Asn1Payload):
+class RestoreGpfDeviceLogResponse(SequencePayload):
     """GCS59: SEQUENCE {SEQUENCE OF RestoreOutcome}."""
 
     outcomes: tuple[RestoreOutcome, ...]
     lw: der.Widths = ()  # "" and "outcomes"
 
-    def to_bytes(self) -> bytes:
-        outcomes = der.constructed((o.to_bytes() for o in self.outcomes), self.lw, "outcomes")
-        return der.constructed((outcomes,), self.lw)
-
-    def to_json(self) -> JsonValue:
-        return {"schema": type(self).__name__, "outcomes": [o.to_json() for o in self.outcomes]}
-
-    @classmethod
-    def read(cls, r: Reader) -> RestoreGpfDeviceLogResponse:
-        s, w = der.seq(r, "")
-        outcomes, ow = der.read_seq_of(s, "outcomes", RestoreOutcome.read)
-        der.done(s, "")
-        return cls(outcomes=outcomes, lw=der.pack_widths(("", w), ("outcomes", ow)))
+    PARTS = (seq_of(node("outcomes", RestoreOutcome)),)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GpfDeviceLogBackupAlert(Asn1Payload):
+class GpfDeviceLogBackupAlert(SequencePayload):
     """GCS62 (alert 0x8071): SEQUENCE {alert code, backup date-time, SEQUENCE OF DeviceLogEntry}."""
 
     alert_code: int
@@ -265,37 +178,7 @@ class GpfDeviceLogBackupAlert(Asn1Payload):
     entries: tuple[DeviceLogEntry, ...]
     lw: der.Widths = ()  # "" and "entries"
 
-    def to_bytes(self) -> bytes:
-        return der.constructed(
-            (
-                der.encode_int(self.alert_code, "alert_code"),
-                self.backup_time.to_bytes(),
-                der.constructed((e.to_bytes() for e in self.entries), self.lw, "entries"),
-            ),
-            self.lw,
-        )
-
-    def to_json(self) -> JsonValue:
-        return {
-            "schema": type(self).__name__,
-            "alert": alert_json(self.alert_code),
-            "backup_time": self.backup_time.to_json(),
-            "entries": [e.to_json() for e in self.entries],
-        }
-
-    @classmethod
-    def read(cls, r: Reader) -> GpfDeviceLogBackupAlert:
-        s, w = der.seq(r, "")
-        code = der.read_int(s, "alert_code")
-        when = GeneralizedTime.read(s, "backup_time")
-        entries, ew = read_entries(s, "entries")
-        der.done(s, "")
-        return cls(
-            alert_code=code,
-            backup_time=when,
-            entries=entries,
-            lw=der.pack_widths(("", w), ("entries", ew)),
-        )
+    PARTS = (ALERT_CODE, date_time("backup_time"), ENTRIES)
 
 
 __all__ = [

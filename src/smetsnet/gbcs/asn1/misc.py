@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from smetsnet.gbcs.asn1 import der
-from smetsnet.gbcs.asn1.types import Asn1Payload, GeneralizedTime, named
-from smetsnet.gbcs.payload import JsonValue
-from smetsnet.gbcs.reader import Reader
+from smetsnet.gbcs.asn1.schema import integer
+from smetsnet.gbcs.asn1.types import GeneralizedTime, SequencePayload, date_time
 
 
 class TimeStatus(IntEnum):
@@ -25,7 +24,7 @@ TIME_STATUS_NAMES = {0: "reliable", 1: "invalid", 2: "unreliable"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SetClockCommand(Asn1Payload):
+class SetClockCommand(SequencePayload):
     """SEQUENCE {validity interval start, validity interval end}: the GSME sets its clock to a
     time inside the interval."""
 
@@ -33,54 +32,18 @@ class SetClockCommand(Asn1Payload):
     validity_end: GeneralizedTime
     lw: der.Widths = ()
 
-    def to_bytes(self) -> bytes:
-        return der.constructed(
-            (self.validity_start.to_bytes(), self.validity_end.to_bytes()), self.lw
-        )
-
-    def to_json(self) -> JsonValue:
-        return {
-            "schema": type(self).__name__,
-            "validity_start": self.validity_start.to_json(),
-            "validity_end": self.validity_end.to_json(),
-        }
-
-    @classmethod
-    def read(cls, r: Reader) -> SetClockCommand:
-        s, w = der.seq(r, "")
-        start = GeneralizedTime.read(s, "validity_start")
-        end = GeneralizedTime.read(s, "validity_end")
-        der.done(s, "")
-        return cls(validity_start=start, validity_end=end, lw=(("", w),) if w else ())
+    PARTS = (date_time("validity_start"), date_time("validity_end"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SetClockResponse(Asn1Payload):
+class SetClockResponse(SequencePayload):
     """SEQUENCE {device time, device time status (0 reliable, 1 invalid, 2 unreliable)}."""
 
     device_time: GeneralizedTime
     time_status: int
     lw: der.Widths = ()
 
-    def to_bytes(self) -> bytes:
-        return der.constructed(
-            (self.device_time.to_bytes(), der.encode_int(self.time_status, "time_status")), self.lw
-        )
-
-    def to_json(self) -> JsonValue:
-        return {
-            "schema": type(self).__name__,
-            "device_time": self.device_time.to_json(),
-            "time_status": named(TIME_STATUS_NAMES, self.time_status),
-        }
-
-    @classmethod
-    def read(cls, r: Reader) -> SetClockResponse:
-        s, w = der.seq(r, "")
-        when = GeneralizedTime.read(s, "device_time")
-        status = der.read_int(s, "time_status")
-        der.done(s, "")
-        return cls(device_time=when, time_status=status, lw=(("", w),) if w else ())
+    PARTS = (date_time("device_time"), integer("time_status", TIME_STATUS_NAMES))
 
 
 __all__ = ["TIME_STATUS_NAMES", "SetClockCommand", "SetClockResponse", "TimeStatus"]

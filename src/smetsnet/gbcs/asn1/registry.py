@@ -64,6 +64,12 @@ _add((0x00B2,), ALERT, join.GpfDeviceLogBackupAlert.read)  # GCS62
 ASN1_MESSAGE_CODES = frozenset(code for code, _ in SCHEMAS)
 
 
+def _schema_name(schema: Schema) -> str:
+    """The class whose ``read`` the schema is (the function's own name otherwise)."""
+    owner = getattr(schema, "__self__", None)
+    return owner.__name__ if isinstance(owner, type) else schema.__qualname__.split(".")[0]
+
+
 def decode_asn1_payload(data: bytes, *, message_code: int, cra: int, base: int = 0) -> Asn1Payload:
     """Decode an ASN.1 payload with the schema of (``message_code``, ``cra``).
 
@@ -82,7 +88,7 @@ def decode_asn1_payload(data: bytes, *, message_code: int, cra: int, base: int =
             payload = schema(r)
         except der.Mismatch as exc:
             where = der.nest(exc, "payload")
-            reason = f"content does not match {schema.__qualname__.split('.')[0]}: {where}"
+            reason = f"content does not match {_schema_name(schema)}: {where}"
         except GbcsDecodeError as exc:
             raise der.nest(exc, "payload") from None
         else:

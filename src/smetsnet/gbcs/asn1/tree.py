@@ -10,6 +10,7 @@ nothing is allocated beyond the input's size).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from smetsnet.gbcs.asn1 import der
 from smetsnet.gbcs.asn1.types import Asn1Payload
@@ -75,35 +76,42 @@ class DerContext:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DerInteger:
+class _Content:
+    """A primitive element kept as its content octets; the class gives its tag."""
+
     content: bytes
     lw: int = 0
 
-    @property
-    def value(self) -> int:
-        return int.from_bytes(self.content, "big", signed=True)
+    TAG: ClassVar[bytes]
 
     def to_bytes(self) -> bytes:
-        return _tlv(b"\x02", self.content, self.lw)
-
-    def to_json(self) -> JsonValue:
-        return {"integer": self.value}
+        return _tlv(self.TAG, self.content, self.lw)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DerEnumerated:
-    content: bytes
-    lw: int = 0
+class _Number(_Content):
+    """INTEGER or ENUMERATED, shown in JSON as ``{KEY: value}``."""
+
+    KEY: ClassVar[str]
 
     @property
     def value(self) -> int:
         return int.from_bytes(self.content, "big", signed=True)
 
-    def to_bytes(self) -> bytes:
-        return _tlv(b"\x0a", self.content, self.lw)
-
     def to_json(self) -> JsonValue:
-        return {"enumerated": self.value}
+        return {self.KEY: self.value}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DerInteger(_Number):
+    TAG = b"\x02"
+    KEY = "integer"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DerEnumerated(_Number):
+    TAG = b"\x0a"
+    KEY = "enumerated"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,14 +127,10 @@ class DerOctetString:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DerBitString:
+class DerBitString(_Content):
     """BIT STRING content as on the wire: unused-bits octet, then the bits."""
 
-    content: bytes
-    lw: int = 0
-
-    def to_bytes(self) -> bytes:
-        return _tlv(b"\x03", self.content, self.lw)
+    TAG = b"\x03"
 
     def to_json(self) -> JsonValue:
         return {"bit_string": self.content.hex()}
@@ -144,12 +148,8 @@ class DerNull:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DerGeneralizedTime:
-    content: bytes
-    lw: int = 0
-
-    def to_bytes(self) -> bytes:
-        return _tlv(b"\x18", self.content, self.lw)
+class DerGeneralizedTime(_Content):
+    TAG = b"\x18"
 
     def to_json(self) -> JsonValue:
         return {"generalized_time": self.content.decode("ascii", "replace")}

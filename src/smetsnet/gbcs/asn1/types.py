@@ -8,12 +8,13 @@ as its number).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import IntEnum, IntFlag
-from typing import ClassVar, Self
+from typing import ClassVar, Final, Self
 
 from smetsnet.gbcs.asn1 import der
+from smetsnet.gbcs.asn1.schema import Part, Sequence, integer, node, octets, optional
 from smetsnet.gbcs.payload import JsonValue
 from smetsnet.gbcs.reader import Reader
 
@@ -28,6 +29,15 @@ class Asn1Payload:
 
     def to_json(self) -> JsonValue:
         raise NotImplementedError
+
+
+class SequencePayload(Sequence, Asn1Payload):
+    """A payload that is one typed SEQUENCE (:mod:`.schema`); its JSON names its schema first."""
+
+    __slots__ = ()
+
+    def to_json(self) -> JsonValue:
+        return self.put_json({"schema": type(self).__name__})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,6 +206,18 @@ def alert_json(code: int) -> JsonValue:
     return {"code": f"{code:04X}", "name": ALERT_NAMES.get(code)}
 
 
+#: The alert code that opens every ASN.1 alert, shown in JSON as ``"alert": {code, name}``.
+ALERT_CODE: Final = replace(integer("alert_code"), key="alert", show=alert_json)
+
+#: A KeyUsage BIT STRING, shown as the names of its bits.
+KEY_USAGE: Final = Part(
+    name="key_usage",
+    read=der.read_named_bits,
+    write=lambda mask, field: der.encode_named_bits(mask),
+    show=key_usage_names,
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GeneralizedTime:
     """GeneralizedTime as GBCS writes it: ``YYYYMMDDHHMMSSZ`` (``99991231235959Z`` = never)."""
@@ -223,11 +245,18 @@ class GeneralizedTime:
         return cls(text=der.read_time_text(r, field))
 
 
+def date_time(name: str) -> Part:
+    """A GeneralizedTime element."""
+    return node(name, GeneralizedTime)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TrustAnchorCellId:
+class TrustAnchorCellId(Sequence):
     """TrustAnchorCellIdentifier ::= SEQUENCE {role, keyUsage, cellUsage DEFAULT management}.
 
-    ``cell_usage`` None = omitted (management); 0 written explicitly is kept as such.
+    ``cell_usage`` None = omitted (management); 0 written explicitly is kept as such. Implicitly
+    tagged ``[2]`` (``A2``) as the authorising cell of a CS02b command: ``read``/``to_bytes`` take
+    the tag.
     """
 
     role: int
@@ -235,86 +264,30 @@ class TrustAnchorCellId:
     cell_usage: int | None = None
     lw: der.Widths = ()
 
-    def to_bytes(self, tag: int = der.TAG_SEQUENCE) -> bytes:
-        parts = [
-            der.encode_int(self.role, "role"),
-            der.encode_named_bits(self.key_usage),
-        ]
-        if self.cell_usage is not None:
-            parts.append(der.encode_int(self.cell_usage, "cell_usage"))
-        return der.constructed(parts, self.lw, tag=tag)
-
-    def to_json(self) -> JsonValue:
-        out: dict[str, JsonValue] = {
-            "role": named(ROLE_NAMES, self.role),
-            "key_usage": key_usage_names(self.key_usage),
-        }
-        if self.cell_usage is not None:
-            out["cell_usage"] = named(CELL_USAGE_NAMES, self.cell_usage)
-        return out
-
-    @classmethod
-    def read(cls, r: Reader, field: str = "", tag: int = der.TAG_SEQUENCE) -> TrustAnchorCellId:
-        try:
-            # The key includes the tag octet, so one cache serves "30" and "A2" cells alike.
-            return cls._read(r, tag)
-        except der.FAILURES as exc:
-            raise der.nest(exc, field) from None
-
-    @classmethod
-    def _read(cls, r: Reader, tag: int) -> TrustAnchorCellId:
-        s, w = der.seq(r, "", tag)
-        role = der.read_int(s, "role")
-        usage = der.read_named_bits(s, "key_usage")
-        cell = der.read_int(s, "cell_usage") if s.pos < s.end else None
-        der.done(s, "")
-        return cls(role=role, key_usage=usage, cell_usage=cell, lw=(("", w),) if w else ())
+    PARTS = (
+        integer("role", ROLE_NAMES),
+        KEY_USAGE,
+        optional(integer("cell_usage", CELL_USAGE_NAMES)),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceLogEntry:
+class DeviceLogEntry(Sequence):
     """DeviceLogEntry ::= SEQUENCE {device id OCTET STRING(8), DeviceType} (CS07, GCS59, GCS62)."""
 
     device_id: bytes
     device_type: int
     lw: der.Widths = ()
 
-    def to_bytes(self) -> bytes:
-        return der.constructed(
-            (
-                der.encode_octets(self.device_id, "device_id", 8),
-                der.encode_int(self.device_type, "device_type"),
-            ),
-            self.lw,
-        )
-
-    def to_json(self) -> JsonValue:
-        return {
-            "device_id": self.device_id.hex(),
-            "device_type": named(DEVICE_TYPE_NAMES, self.device_type),
-        }
-
-    @classmethod
-    def read(cls, r: Reader, field: str = "") -> DeviceLogEntry:
-        try:
-            s, w = der.seq(r, "")
-            device_id = der.read_octets(s, "device_id", 8)
-            device_type = der.read_int(s, "device_type")
-            der.done(s, "")
-        except der.FAILURES as exc:
-            raise der.nest(exc, field) from None
-        return cls(device_id=device_id, device_type=device_type, lw=(("", w),) if w else ())
-
-
-def read_entries(r: Reader, name: str) -> tuple[tuple[DeviceLogEntry, ...], int]:
-    """SEQUENCE OF DeviceLogEntry; returns the entries and the header's non-minimal width."""
-    return der.read_seq_of(r, name, DeviceLogEntry.read)
+    PARTS = (octets("device_id", 8), integer("device_type", DEVICE_TYPE_NAMES))
 
 
 __all__ = [
+    "ALERT_CODE",
     "ALERT_NAMES",
     "CELL_USAGE_NAMES",
     "DEVICE_TYPE_NAMES",
+    "KEY_USAGE",
     "ROLE_NAMES",
     "STATUS_NAMES",
     "Asn1Payload",
@@ -326,10 +299,11 @@ __all__ = [
     "NullPayload",
     "ResponseCode",
     "Role",
+    "SequencePayload",
     "StatusCode",
     "TrustAnchorCellId",
     "alert_json",
+    "date_time",
     "key_usage_names",
     "named",
-    "read_entries",
 ]

@@ -236,7 +236,10 @@ def _container(
                         append(hit)
                         q = r
                         continue
-            node, q = _read(d, q, end, depth + 1)
+            if t == tags.COMPACT_ARRAY:  # profile data (ECS22b plaintext): skip _read's tests
+                node, q = read_compact_array(d, q + 1, end)
+            else:
+                node, q = _read(d, q, end, depth + 1)
             append(node)
     except DataError as e:
         e.field = f"[{i}]{e.field}"

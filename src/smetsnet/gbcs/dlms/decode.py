@@ -24,7 +24,7 @@ from smetsnet.gbcs.dlms.apdu import (
 )
 from smetsnet.gbcs.dlms.axdr import read_at, read_list
 from smetsnet.gbcs.dlms.data import Data, DataError, OctetString, Structure, read_length
-from smetsnet.gbcs.dlms.protected import open_protected
+from smetsnet.gbcs.dlms.protected import open_protected, read_protected_item
 from smetsnet.gbcs.dlms.specs import RESULTS, RequestSpec, ResponseSpec, read_spec
 from smetsnet.gbcs.payload import Decryptor
 
@@ -139,7 +139,22 @@ def _results(d: bytes, p: int, end: int) -> tuple[tuple[ResponseSpec, ...], int,
     return out, p + 2 * n, width
 
 
-def _response(d: bytes, end: int, base: int, decrypt: Decryptor | None) -> AccessResponse:
+def _response_items(
+    d: bytes, p: int, end: int, decrypt: Decryptor | None
+) -> tuple[tuple[Data, ...], int, int | None]:
+    """The data list of a response, its protected items (§1.6) opened."""
+    if d[p : p + 3] == b"\x01\x02\x02":  # one structure(2): the protected item of §1.6?
+        found = read_protected_item(d, p + 1, end, decrypt)
+        if found is not None:
+            return (found[0],), found[1], None
+    items, p, width = _items(d, p, end)
+    for item in items:
+        if item.TAG == 0x02 and _maybe_protected(item):
+            return tuple(open_protected(x, decrypt) for x in items), p, width
+    return items, p, width
+
+
+def _response(d: bytes, end: int, decrypt: Decryptor | None) -> AccessResponse:
     invoke, date_time, w0, p = _header(d, end)
     echo: tuple[RequestSpec, ...] | None = None
     w1 = None
@@ -150,12 +165,7 @@ def _response(d: bytes, end: int, base: int, decrypt: Decryptor | None) -> Acces
         p += 1
     else:
         raise DataError(p, "payload.spec_echo", "OPTIONAL marker must be 00 or 01")
-    start = p
-    items, p, w2 = _items(d, p, end)
-    for item in items:
-        if item.TAG == 0x02 and _maybe_protected(item):
-            items = tuple(open_protected(x, d, base, start, decrypt) for x in items)
-            break
+    items, p, w2 = _response_items(d, p, end, decrypt)
     results, p, w3 = _results(d, p, end)
     if p != end:
         raise DataError(p, "payload", f"{end - p} unexpected trailing byte(s)")
@@ -169,7 +179,7 @@ def _response(d: bytes, end: int, base: int, decrypt: Decryptor | None) -> Acces
     return node
 
 
-def _notification(d: bytes, end: int, base: int, decrypt: Decryptor | None) -> DataNotification:
+def _notification(d: bytes, end: int, decrypt: Decryptor | None) -> DataNotification:
     invoke, date_time, w0, p = _header(d, end)
     try:
         value, p = read_at(d, p, end)
@@ -180,7 +190,7 @@ def _notification(d: bytes, end: int, base: int, decrypt: Decryptor | None) -> D
         raise DataError(p, "payload", f"{end - p} unexpected trailing byte(s)")
     if value.TAG == 0x02 and _maybe_protected(value):
         # ECS68 (0x0061) carries protection parameters + ciphered data [P]
-        value = open_protected(value, d, base, end - 1, decrypt)
+        value = open_protected(value, decrypt)
     node = _new(DataNotification)
     _set(node, "invoke_id_and_priority", invoke)
     _set(node, "value", value)
@@ -203,9 +213,9 @@ def decode_dlms_payload(
         if tag == ACCESS_REQUEST:
             return _request(data, end)
         if tag == ACCESS_RESPONSE:
-            return _response(data, end, base, decrypt)
+            return _response(data, end, decrypt)
         if tag == DATA_NOTIFICATION:
-            return _notification(data, end, base, decrypt)
+            return _notification(data, end, decrypt)
         what = f"0x{tag:02X} is" if end else "an empty payload is"
         raise DataError(0, "payload.tag", f"{what} not a DLMS APDU (D9, DA or 0F)")
     except DataError as e:

@@ -43,6 +43,12 @@ def read_length(d: bytes, p: int, end: int, field: str) -> tuple[int, int, int |
     first = d[p]
     if first < 0x80:
         return first, p + 1, None
+    if first == 0x82 and p + 2 < end:  # the usual long form (ciphered data, profiles: ECS22b)
+        n = d[p + 1] << 8 | d[p + 2]
+        return n, p + 3, (None if n > 0xFF else 3)
+    if first == 0x81 and p + 1 < end:
+        n = d[p + 1]
+        return n, p + 2, (None if n >= 0x80 else 2)
     k = first & 0x7F
     if k == 0 or k > MAX_LENGTH_OCTETS:
         raise DataError(p, field, f"unsupported length form 0x{first:02X}")

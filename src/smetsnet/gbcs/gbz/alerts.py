@@ -19,9 +19,9 @@ from typing import Final
 
 from smetsnet.errors import GbcsEncodeError
 from smetsnet.gbcs.gbz import commands as cmds
-from smetsnet.gbcs.gbz.components import PROFILE_ID, GbzComponent, read_component
-from smetsnet.gbcs.gbz.zcl_types import UTC, put_json
-from smetsnet.gbcs.payload import Decryptor, JsonValue, unknown_node
+from smetsnet.gbcs.gbz.components import PROFILE_ID, GbzComponent, Undecoded, read_component
+from smetsnet.gbcs.gbz.zcl_types import UTC, pack, put_json
+from smetsnet.gbcs.payload import Decryptor, JsonValue
 from smetsnet.gbcs.reader import Reader
 
 INTEGRITY_WARNING: Final = 0x00F2
@@ -40,7 +40,7 @@ class IntegrityWarning:
     reason: int
 
     def to_bytes(self) -> bytes:
-        return _pack(">H", "reason", self.reason)
+        return pack(">H", "reason", self.reason)
 
     def to_json(self) -> dict[str, JsonValue]:
         return {"kind": "integrity_warning", "reason": self.reason}
@@ -58,17 +58,16 @@ class FutureDatedOutcome:
     marker: int = FUTURE_DATED_MARKER
 
     def to_bytes(self) -> bytes:
-        try:
-            return _FUTURE.pack(
-                self.marker,
-                self.message_code,
-                self.originator_counter,
-                self.cluster_id,
-                self.frame_control,
-                self.command_id,
-            )
-        except struct.error as exc:
-            raise GbcsEncodeError("future_dated", str(exc)) from None
+        return pack(
+            _FUTURE.format,
+            "future_dated",
+            self.marker,
+            self.message_code,
+            self.originator_counter,
+            self.cluster_id,
+            self.frame_control,
+            self.command_id,
+        )
 
     def to_json(self) -> dict[str, JsonValue]:
         spec = cmds.lookup(self.cluster_id, bool(self.frame_control & 0x08), self.command_id)
@@ -116,17 +115,8 @@ class AlertComponent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class UnknownAlertData:
+class UnknownAlertData(Undecoded):
     """Use-case data of an alert code whose layout is not known."""
-
-    data: bytes
-    why: str
-
-    def to_bytes(self) -> bytes:
-        return self.data
-
-    def to_json(self) -> dict[str, JsonValue]:
-        return unknown_node(self.data, self.why)
 
 
 AlertData = (
@@ -154,7 +144,7 @@ class GbzAlert:
         )
 
     def to_bytes(self) -> bytes:
-        head = _pack(
+        head = pack(
             ">HBHI", "alert", self.profile_id, self.component_count, self.alert_code, self.timestamp
         )
         return head if self.data is None else head + self.data.to_bytes()
@@ -170,13 +160,6 @@ class GbzAlert:
         put_json(out, "timestamp", UTC, self.timestamp)
         out["data"] = None if self.data is None else self.data.to_json()
         return out
-
-
-def _pack(fmt: str, field: str, *values: int) -> bytes:
-    try:
-        return struct.pack(fmt, *values)
-    except struct.error as exc:
-        raise GbcsEncodeError(field, str(exc)) from None
 
 
 def read_alert(r: Reader, count: int, message_code: int, decrypt: Decryptor | None) -> GbzAlert:

@@ -50,8 +50,8 @@ _set = object.__setattr__
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class UnknownCommand:
-    """A ZCL payload with no known layout (manufacturer-specific, reserved or unlisted)."""
+class Undecoded:
+    """Bytes kept as they came, and why they were not decoded (JSON: an explicit unknown node)."""
 
     data: bytes
     why: str
@@ -61,6 +61,11 @@ class UnknownCommand:
 
     def to_json(self, cluster_id: int = -1) -> dict[str, JsonValue]:
         return unknown_node(self.data, self.why)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnknownCommand(Undecoded):
+    """A ZCL payload with no known layout (manufacturer-specific, reserved or unlisted)."""
 
 
 ZclCommand = general.GeneralCommand | cmds.ClusterCommand | UnknownCommand

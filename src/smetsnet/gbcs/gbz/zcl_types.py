@@ -184,6 +184,15 @@ def write_value(type_id: int, value: ZclValue, field: str = "value") -> bytes:
     raise GbcsEncodeError(field, f"unsupported data type 0x{type_id:02X}")
 
 
+def pack(fmt: str, field: str, *values: int) -> bytes:
+    """``struct.pack`` for the fixed GBZ headers: a value that does not fit is a GbcsEncodeError
+    naming ``field``."""
+    try:
+        return struct.pack(fmt, *values)
+    except struct.error as exc:
+        raise GbcsEncodeError(field, str(exc)) from None
+
+
 # -- JSON --------------------------------------------------------------------------------------
 def utc_iso(seconds: int) -> str:
     """ISO 8601 (UTC, ``Z``) of a ZigBee/GBCS time: seconds since 2000-01-01."""
