@@ -29,7 +29,7 @@ test: lint typecheck
 bench: bench-gbcs fuzz bench-inventory
 
 bench-gbcs: $(STAMP)
-	$(BIN)/python bench/gbcs_decode.py
+	$(BIN)/python bench/gbcs_decode.py --cold-caches
 
 bench-inventory: $(STAMP)
 	$(BIN)/python bench/inventory.py --premises 1000000 --backend both

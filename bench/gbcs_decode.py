@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import KEYSTORE, RTDS, median_rate, read_hex, reference_messages, require_reference
 from smetsnet.gbcs.codec import decode_message
+from smetsnet.gbcs.dlms.interning import clear_interning_caches
 from smetsnet.gbcs.protection import Protection
 from smetsnet.smki.folder_keystore import FolderKeyStore
 
@@ -33,6 +34,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="print where the time goes")
+    parser.add_argument(
+        "--cold-caches",
+        action="store_true",
+        help="also measure with the DLMS interning caches emptied before every message",
+    )
     args = parser.parse_args()
     require_reference()
     protection = Protection(FolderKeyStore(KEYSTORE))
@@ -40,6 +46,13 @@ def main() -> None:
 
     def whole_set() -> int:
         for data in messages:
+            message = decode_message(data, protection=protection)
+            protection.verify(message.frame)
+        return len(messages)
+
+    def whole_set_cold() -> int:
+        for data in messages:
+            clear_interning_caches()
             message = decode_message(data, protection=protection)
             protection.verify(message.frame)
         return len(messages)
@@ -59,6 +72,12 @@ def main() -> None:
         f"reference set ({len(messages)} messages), decode+decrypt+verify: {rate:,.0f} msg/s "
         f"(median of {args.runs}; runs {', '.join(f'{r:,.0f}' for r in rates)})"
     )
+    if args.cold_caches:
+        rate, rates = median_rate(whole_set_cold, args.runs)
+        print(
+            f"reference set, interning caches emptied before every message: {rate:,.0f} msg/s "
+            f"(median of {args.runs}; runs {', '.join(f'{r:,.0f}' for r in rates)})"
+        )
     rate, rates = median_rate(profile_responses, args.runs)
     print(
         f"ECS22b one-day profile response, MAC+decrypt+decode: {rate:,.0f} msg/s "
