@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smetsnet.errors import GbcsDecodeError
-from smetsnet.gbcs.codec import GbcsMessage, decode_message, payload_family
+from smetsnet.gbcs.codec import GbcsMessage, decode_message, decode_payload, payload_family
 from smetsnet.gbcs.payload import JsonValue
 from smetsnet.gbcs.protection import Protection
 from smetsnet.gbcs.registry import message_code_info
@@ -187,3 +187,22 @@ def test_mutated_messages_decode_or_raise_our_error(
         assert exc.field
         return
     assert message.to_bytes() == bytes(data)
+
+
+def test_load_controller_by_load_controller_has_a_schema() -> None:
+    """0x0125 (CS02g, mode 10) is not in ../shared but is in the full RTDS 4.5.0 set that
+    gbcs-parser publishes; its payload is the CS02g layout, so it must decode typed."""
+    require_reference()
+    command = next(
+        p
+        for p in rtds_files()
+        if "CS02gLoadControllerBySupplier" in p.name and "_COMMAND" in p.name
+    )
+    message = decode_message(read_hex(command))
+    assert message.message_code == 0x0126
+    as_0125 = decode_payload(message.frame.payload, message_code=0x0125, cra=message.header.cra)
+    tree = as_0125.to_json()
+    assert "unknown" not in {key for key, _ in _walk(tree)}
+    assert as_0125.to_bytes() == message.frame.payload
+    info = message_code_info(0x0125)
+    assert info is not None and info.use_case == "CS02g" and info.is_critical

@@ -19,8 +19,9 @@ COMMAND, RESPONSE, ALERT = 1, 2, 3
 
 Schema = Callable[[Reader], Asn1Payload]
 
-#: CS02b: 0x0100 + credentialsReplacementMode (0-9); CS02g (load controller by supplier): 0x0126.
-CS02B_CODES = (*range(0x0100, 0x010A), 0x0126)
+#: CS02b: 0x0100 + credentialsReplacementMode (0-9); CS02g: 0x0125 (load controller by load
+#: controller, mode 10) and 0x0126 (load controller by supplier, mode 11).
+CS02B_CODES = (*range(0x0100, 0x010A), 0x0125, 0x0126)
 
 SCHEMAS: dict[tuple[int, int], Schema] = {}
 

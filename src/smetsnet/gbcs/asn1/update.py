@@ -1,8 +1,8 @@
 """CS02b/CS02g Update Security Credentials: the command (response and alerts: :mod:`.outcome`).
 
 Message code ``0x0100 + credentialsReplacementMode`` for CS02b (``0102``-``0109`` in the RTDS
-vectors), ``0x0126`` for CS02g (mode 11); alerts ``0x00CB`` (CS02b) and ``0x0124`` (CS02g) report
-the outcome of a future-dated update. Layout: GBCS-PAYLOADS §3, DOMAIN §2.3; names after [P]
+vectors), ``0x0125``/``0x0126`` for CS02g (modes 10/11); alerts ``0x00CB`` (CS02b) and
+``0x0124`` (CS02g) report the outcome of a future-dated update. Layout: GBCS-PAYLOADS §3, DOMAIN §2.3; names after [P]
 ``src/asn1.ts``. The authorisingRemotePartyControl fields are flattened into the command.
 """
 
@@ -44,6 +44,10 @@ class ReplacementMode(IntEnum):
     SUPPLIER_BY_TRANS_COS = 7
     ANY_EXCEPT_ABNORMAL_ROOT_BY_RECOVERY = 8
     ANY_BY_CONTINGENCY = 9
+    # CS02g modes, from the RTDS folders 6.15.1_CS02gLoadControllerBySupplier (0x0126, mode 11)
+    # and NA_CS02gLoadControllerByLoadController (0x0125, mode 10; in gbcs-parser's full RTDS
+    # 4.5.0 test set, not in ../shared).
+    LOAD_CONTROLLER_BY_LOAD_CONTROLLER = 10  # CS02g (0x0125)
     LOAD_CONTROLLER_BY_SUPPLIER = 11  # CS02g (0x0126)
 
 
@@ -58,6 +62,7 @@ REPLACEMENT_MODE_NAMES = {
     7: "supplierByTransCoS",
     8: "anyExceptAbnormalRootByRecovery",
     9: "anyByContingency",
+    10: "loadControllerByLoadController",
     11: "loadControllerBySupplier",
 }
 SEQ_NUMBER_USAGE_NAMES = {0: "prePaymentTopUp"}
