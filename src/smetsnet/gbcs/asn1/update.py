@@ -2,8 +2,9 @@
 
 Message code ``0x0100 + credentialsReplacementMode`` for CS02b (``0102``-``0109`` in the RTDS
 vectors), ``0x0125``/``0x0126`` for CS02g (modes 10/11); alerts ``0x00CB`` (CS02b) and
-``0x0124`` (CS02g) report the outcome of a future-dated update. Layout: GBCS-PAYLOADS §3, DOMAIN §2.3; names after [P]
-``src/asn1.ts``. The authorisingRemotePartyControl fields are flattened into the command.
+``0x0124`` (CS02g) report the outcome of a future-dated update. Layout: GBCS-PAYLOADS §3,
+DOMAIN §2.3; names after [P] ``src/asn1.ts``. The authorisingRemotePartyControl fields are
+flattened into the command.
 """
 
 from __future__ import annotations
