@@ -88,8 +88,24 @@ def _header_json(apdu: str, invoke: int, date_time: bytes) -> dict[str, JsonValu
     return out
 
 
+class _ApduHeader:
+    """What the three APDUs share: the long-invoke-id-and-priority and the date-time."""
+
+    __slots__ = ()
+    invoke_id_and_priority: int
+    date_time: bytes
+
+    def __post_init__(self) -> None:
+        _check_header(self.invoke_id_and_priority, self.date_time)
+
+    @property
+    def invoke_id(self) -> int:
+        """The low 24 bits: the low 24 bits of the grouping header's originator counter."""
+        return self.invoke_id_and_priority & 0xFFFFFF
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AccessRequest:
+class AccessRequest(_ApduHeader):
     """``D9``: one Data item per spec (set: the value, action: the parameter, get: null)."""
 
     tag: ClassVar[int] = ACCESS_REQUEST
@@ -99,13 +115,6 @@ class AccessRequest:
     date_time: bytes = b""
     #: non-minimal widths of (date-time length, spec count, data count); () = all minimal.
     length_widths: tuple[int | None, ...] = field(default=(), repr=False)
-
-    def __post_init__(self) -> None:
-        _check_header(self.invoke_id_and_priority, self.date_time)
-
-    @property
-    def invoke_id(self) -> int:
-        return self.invoke_id_and_priority & 0xFFFFFF
 
     # -- builders ----------------------------------------------------------------------------
     @classmethod
@@ -245,7 +254,7 @@ def protected_attributes_request(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AccessResponse:
+class AccessResponse(_ApduHeader):
     """``DA``: Data items (null for set/action and failures) and one result per request spec."""
 
     tag: ClassVar[int] = ACCESS_RESPONSE
@@ -257,13 +266,6 @@ class AccessResponse:
     spec_echo: tuple[RequestSpec, ...] | None = None
     #: non-minimal widths of (date-time length, echo count, data count, result count).
     length_widths: tuple[int | None, ...] = field(default=(), repr=False)
-
-    def __post_init__(self) -> None:
-        _check_header(self.invoke_id_and_priority, self.date_time)
-
-    @property
-    def invoke_id(self) -> int:
-        return self.invoke_id_and_priority & 0xFFFFFF
 
     @classmethod
     def build(
@@ -310,7 +312,7 @@ class AccessResponse:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DataNotification:
+class DataNotification(_ApduHeader):
     """``0F``: a GBCS DLMS alert, value = structure{alert code, alert date-time, …} (§1.5)."""
 
     tag: ClassVar[int] = DATA_NOTIFICATION
@@ -318,13 +320,6 @@ class DataNotification:
     value: Data
     date_time: bytes = b""
     length_widths: tuple[int | None, ...] = field(default=(), repr=False)
-
-    def __post_init__(self) -> None:
-        _check_header(self.invoke_id_and_priority, self.date_time)
-
-    @property
-    def invoke_id(self) -> int:
-        return self.invoke_id_and_priority & 0xFFFFFF
 
     @classmethod
     def alert(
