@@ -17,6 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "smki": {"errors", "gbcs"},
     "inventory": {"errors", "gbcs"},
     "store": {"errors", "gbcs", "inventory"},
+    "devices": {"errors", "gbcs", "smki", "inventory"},
     "demo": {"errors", "gbcs"},
 }
 

@@ -17,12 +17,14 @@ from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.payload import JsonValue
 from smetsnet.gbcs.protection import Protection
 from smetsnet.gbcs.report import message_summary
+from smetsnet.devices.commands import device_app
 from smetsnet.smki.commands import pki_app
 
 app = typer.Typer(help="smetsnet: a GB-style smart-metering network (DCC, DUIS, GBCS, SMKI).")
 gbcs_app = typer.Typer(help="GBCS messages: decode, verify, build.")
 app.add_typer(gbcs_app, name="gbcs")
 app.add_typer(pki_app, name="pki")
+app.add_typer(device_app, name="device")
 
 
 @app.callback()

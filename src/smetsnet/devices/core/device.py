@@ -1,0 +1,273 @@
+"""The simulated device: GBCS checks in GBCS order, then the device's own behaviour.
+
+:meth:`SimulatedDevice.receive` takes a wire message and answers an :class:`Outcome`: the response
+(or None) and the alerts raised. Checks, in order (GBCS §4.3; DOMAIN.md §2.2, §7):
+
+1. the message decodes, is a command and is addressed to this device -> else 0x8F1E;
+2. MAC: key agreed between this device's KA key and the access control broker's (its trust
+   anchor for the ACB), KDF originator = the grouping header's originator -> else 0x8F1E;
+3. the originator holds a role this device trusts for the use case -> else 0x8F30;
+4. critical commands: signature by the role that must sign (supplier; network operator for
+   NO use cases) against its trust anchor -> else 0x8F3D;
+5. originator counter strictly greater than the last accepted from that party and at least
+   its floor (top-ups: the UTRN counter cache does this, after the prepayment floor) -> else 0x8F30;
+6. device state (operational) -> else 0x8F30.
+
+A failed check executes nothing; its alert goes, signed, to the supplier as a generic critical
+alert (0x1000). Only then :meth:`execute` runs (subclasses) and the response is built: same
+message code, CRA 2, counter of the command, device -> originator, signed when the use case is
+critical (no MAC, as in every critical RTDS response) and MAC'd otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from smetsnet.devices.core import alerts as codes
+from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
+from smetsnet.devices.core.protection import DeviceProtection
+from smetsnet.errors import GbcsError
+from smetsnet.gbcs import crypto
+from smetsnet.gbcs.builders import build_message
+from smetsnet.gbcs.codec import GbcsMessage, Payload, decode_message
+from smetsnet.gbcs.dlms import CosemDateTime, Data, DataNotification
+from smetsnet.gbcs.frame import Cra, Frame
+from smetsnet.gbcs.keystore import KeyUsage
+from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER
+from smetsnet.gbcs.registry import TOP_UP_COMMAND, message_code_info
+
+KA, DS = KeyUsage.KEY_AGREEMENT, KeyUsage.DIGITAL_SIGNATURE
+
+#: Who must sign a critical command, when not the supplier (CS02b modes; GBCS-PAYLOADS §5).
+SIGNER_ROLES: dict[int, frozenset[Role]] = {
+    0x0103: frozenset({Role.NETWORK_OPERATOR}),
+    0x0104: frozenset({Role.ACCESS_CONTROL_BROKER}),
+    0x0107: frozenset({Role.TRANSITIONAL_COS}),
+    0x0108: frozenset({Role.RECOVERY}),
+}
+SUPPLIER_SIGNS = frozenset({Role.SUPPLIER})
+#: Who may send a non-critical command (the ACB: CS02a, ECS61d and ECS21b to unknown parties).
+NON_CRITICAL_SENDERS = frozenset({Role.SUPPLIER, Role.NETWORK_OPERATOR, Role.ACCESS_CONTROL_BROKER})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What a device sends back for one message: a response (or none) and alerts."""
+
+    response: bytes | None
+    alerts: list[bytes] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Alert:
+    """An alert to raise: its code and extra items, to the holder of ``role``."""
+
+    code: int
+    extra: tuple[Data, ...] = ()
+    role: Role = Role.SUPPLIER
+    message_code: int | None = None  # None: the generic 0x1000 / 0x1001
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Execution:
+    """What a device's behaviour produced for one accepted command."""
+
+    payload: Payload
+    alerts: tuple[Alert, ...] = ()
+
+
+class UnsupportedCommand(NotImplementedError):
+    """The device does not model this use case (nothing was executed)."""
+
+
+class Rejected(Exception):
+    """A check failed: nothing executes and ``alert`` is raised."""
+
+    def __init__(self, alert: int, reason: str) -> None:
+        super().__init__(reason)
+        self.alert = alert
+
+
+class SimulatedDevice:
+    """Identity, keys, trust anchors and anti-replay state; behaviour in subclasses."""
+
+    __slots__ = (
+        "alert_counter",
+        "anchors",
+        "floors",
+        "identity",
+        "keys",
+        "last_counters",
+        "operational",
+    )
+
+    def __init__(self, *, identity: Identity, keys: DeviceKeys, anchors: TrustAnchors) -> None:
+        self.identity = identity
+        self.keys = keys
+        self.anchors = anchors
+        #: last accepted originator counter per remote party EUI
+        self.last_counters: dict[bytes, int] = {}
+        #: lowest acceptable counter per remote party EUI (set when its credentials change)
+        self.floors: dict[bytes, int] = {}
+        self.alert_counter = 0
+        self.operational = True
+
+    @property
+    def eui(self) -> bytes:
+        return self.identity.eui
+
+    def protection(self) -> DeviceProtection:
+        acb = self.anchors.get((Role.ACCESS_CONTROL_BROKER, KA, False))
+        return DeviceProtection(
+            eui=self.eui,
+            keys=self.keys,
+            anchors=self.anchors,
+            access_control_broker=acb.eui if acb is not None else ACCESS_CONTROL_BROKER,
+        )
+
+    # -- receiving ------------------------------------------------------------------------------
+    def receive(self, wire: bytes, now: datetime) -> Outcome:
+        protection = self.protection()
+        try:
+            message = self._check(wire, protection)
+        except Rejected as rejected:
+            return Outcome(response=None, alerts=[self.alert(codes_alert(rejected.alert), now)])
+        execution = self.execute(message, now, protection)
+        response = self._respond(message, execution.payload, now, protection)
+        return Outcome(response=response, alerts=[self.alert(a, now) for a in execution.alerts])
+
+    def _check(self, wire: bytes, protection: DeviceProtection) -> GbcsMessage:
+        try:
+            message = decode_message(wire)
+        except GbcsError as exc:
+            raise Rejected(codes.COMMAND_INTEGRITY_FAILED, f"undecodable: {exc}") from None
+        header = message.header
+        info = message_code_info(header.message_code)
+        if header.recipient != self.eui or header.cra != Cra.COMMAND or info is None:
+            raise Rejected(codes.COMMAND_INTEGRITY_FAILED, "not a command for this device")
+        self._check_mac(message.frame, protection)
+        roles = self.anchors.roles_of(header.originator)
+        if info.is_critical:
+            signers = SIGNER_ROLES.get(header.message_code, SUPPLIER_SIGNS) & roles
+            if not signers:
+                raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "originator may not sign this")
+            self._check_signature(message.frame, signers)
+        elif not roles & NON_CRITICAL_SENDERS:
+            raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "originator is not a trusted party")
+        self._check_counter(header.originator, header.counter, info.kind == TOP_UP_COMMAND)
+        if not self.operational:
+            raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "device is not operational")
+        if info.kind != TOP_UP_COMMAND:
+            self.last_counters[header.originator] = header.counter
+        return message
+
+    def _check_mac(self, frame: Frame, protection: DeviceProtection) -> None:
+        if frame.mac is None:
+            raise Rejected(codes.COMMAND_INTEGRITY_FAILED, "command without a MAC")
+        key = protection.mac_key(frame.header)
+        authenticated = crypto.MAC_AAD_PREFIX + frame.authenticated_bytes()
+        iv = crypto.mac_iv(frame.header.originator)
+        if key is None or not crypto.gmac_matches(key, iv, authenticated, frame.mac):
+            raise Rejected(codes.COMMAND_INTEGRITY_FAILED, "MAC does not verify")
+
+    def _check_signature(self, frame: Frame, signers: frozenset[Role]) -> None:
+        signature = frame.signature or b""
+        for role in signers:
+            point = self.anchors.point(role, DS)
+            if point is None:
+                continue
+            public = crypto.public_key_from_point(point)  # transient: verified once
+            if crypto.ecdsa_verify(public, signature, frame.signed_bytes()):
+                return
+        raise Rejected(codes.TRUSTED_SOURCE_AUTHENTICATION_FAILURE, "signature does not verify")
+
+    def _check_counter(self, party: bytes, counter: int, top_up: bool) -> None:
+        if counter < self.floors.get(party, 0):
+            raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "counter below the floor")
+        if not top_up and counter <= self.last_counters.get(party, -1):
+            raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "counter not above the last accepted")
+
+    # -- behaviour (subclasses) -----------------------------------------------------------------
+    def execute(
+        self, message: GbcsMessage, now: datetime, protection: DeviceProtection
+    ) -> Execution:
+        raise NotImplementedError
+
+    # -- sending --------------------------------------------------------------------------------
+    def _respond(
+        self, command: GbcsMessage, payload: Payload, now: datetime, protection: DeviceProtection
+    ) -> bytes:
+        header = command.header
+        critical = command.info is not None and command.info.is_critical
+        return build_message(
+            payload=payload,
+            originator=self.eui,
+            recipient=header.originator,
+            counter=header.counter,
+            message_code=header.message_code,
+            cra=Cra.RESPONSE,
+            date_time=stamp(now),
+            protection=protection,
+            sign=critical,
+            mac=not critical,
+        ).frame.to_bytes()
+
+    def alert(self, alert: Alert, now: datetime) -> bytes:
+        """Build one alert message from this device (its own counter, to the role's holder)."""
+        anchor = self.anchors.get((alert.role, DS, False)) or self.anchors.get(
+            (alert.role, KA, False)
+        )
+        if anchor is None:
+            anchor = self.anchors[(Role.SUPPLIER, DS, False)]
+        code = alert.message_code or codes.generic_message_code(alert.code)
+        critical = codes.is_critical_alert(alert.code) if alert.message_code is None else None
+        self.alert_counter += 1
+        payload = DataNotification.alert(
+            alert.code,
+            CosemDateTime.from_datetime(now),
+            *alert.extra,
+            invoke_id=self.alert_counter,
+        )
+        signed = critical if critical is not None else _critical_code(code)
+        return build_message(
+            payload=payload,
+            originator=self.eui,
+            recipient=anchor.eui,
+            counter=self.alert_counter,
+            message_code=code,
+            cra=Cra.ALERT,
+            protection=self.protection(),
+            sign=signed,
+            mac=not signed,
+        ).frame.to_bytes()
+
+    # -- persistence ----------------------------------------------------------------------------
+    def security_json(self) -> dict[str, Any]:
+        return {
+            "last_counters": {k.hex(): v for k, v in self.last_counters.items()},
+            "floors": {k.hex(): v for k, v in self.floors.items()},
+            "alert_counter": self.alert_counter,
+            "operational": self.operational,
+        }
+
+    def load_security_json(self, data: dict[str, Any]) -> None:
+        self.last_counters = {bytes.fromhex(k): int(v) for k, v in data["last_counters"].items()}
+        self.floors = {bytes.fromhex(k): int(v) for k, v in data["floors"].items()}
+        self.alert_counter = int(data["alert_counter"])
+        self.operational = bool(data["operational"])
+
+
+def codes_alert(code: int) -> Alert:
+    return Alert(code=code)
+
+
+def stamp(now: datetime) -> bytes:
+    """The 12-byte DLMS date-time of ``now`` (grouping-header date-time of responses)."""
+    return CosemDateTime.from_datetime(now).to_bytes()
+
+
+def _critical_code(message_code: int) -> bool:
+    info = message_code_info(message_code)
+    return info is not None and info.is_critical

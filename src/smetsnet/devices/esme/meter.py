@@ -1,0 +1,261 @@
+"""The simulated electricity meter (ESME): DLMS access requests answered from its state.
+
+Execution is generic over :class:`~.cosem.ObjectServer`: each request spec is a GET, SET, ACTION
+or GET-with-selection on (class, OBIS, attribute/method); a class-30 "get protected attributes"
+action (GBCS-PAYLOADS §1.6) reads the listed objects and seals them for the remote party. What is
+use-case specific lives in :mod:`.objects` (tariff, payment mode, balance, supply, clock) and
+here (UTRN top-up, consumption, outage alerts).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from smetsnet.devices.core import alerts as codes
+from smetsnet.devices.core.device import Alert, Execution, SimulatedDevice, UnsupportedCommand
+from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
+from smetsnet.devices.core.protection import DeviceProtection
+from smetsnet.devices.esme.cosem import (
+    OTHER,
+    SUCCESS,
+    TYPE_UNMATCHED,
+    UNDEFINED,
+    Context,
+    date_window,
+)
+from smetsnet.devices.esme.objects import esme_objects
+from smetsnet.devices.esme.state import HALF_HOUR, PENCE, PROFILE_CAPACITY, UTRN_CACHE, EsmeState
+from smetsnet.errors import GbcsEncodeError, GbcsSecurityError
+from smetsnet.gbcs.codec import GbcsMessage
+from smetsnet.gbcs.dlms import (
+    NULL,
+    AccessRequest,
+    AccessResponse,
+    ActionSpec,
+    CosemDateTime,
+    Data,
+    DataNotification,
+    GetSpec,
+    GetWithSelectionSpec,
+    OctetString,
+    ResponseSpec,
+    SetSpec,
+    Structure,
+    from_seconds_since_2000,
+    seconds_since_2000,
+)
+from smetsnet.gbcs.dlms.protected import DATA_PROTECTION_CLASS, GET_PROTECTED_ATTRIBUTES
+from smetsnet.gbcs.frame import Cra, GroupingHeader
+from smetsnet.gbcs.keystore import KeyStore, KeyUsage
+from smetsnet.gbcs.sensitive import sealed_response_item
+from smetsnet.gbcs.utrn import verify_utrn
+from smetsnet.inventory.model import DeviceType
+
+ECS80_OUTAGE = 0x0067
+_SERVER = esme_objects()
+_GET, _SET, _ACTION = 1, 2, 3
+
+
+class Esme(SimulatedDevice):
+    """An electricity meter that speaks GBCS DLMS."""
+
+    __slots__ = ("state",)
+
+    def __init__(
+        self,
+        *,
+        eui: bytes,
+        keys: DeviceKeys,
+        anchors: TrustAnchors,
+        state: EsmeState | None = None,
+    ) -> None:
+        super().__init__(
+            identity=Identity(eui=eui, device_type=DeviceType.ESME), keys=keys, anchors=anchors
+        )
+        self.state = state or EsmeState()
+
+    @classmethod
+    def from_keystore(cls, eui: bytes, keystore: KeyStore, parties: dict[Role, bytes]) -> Esme:
+        return cls(
+            eui=eui,
+            keys=DeviceKeys.from_keystore(keystore, eui),
+            anchors=TrustAnchors.from_keystore(keystore, parties),
+        )
+
+    # -- commands -------------------------------------------------------------------------------
+    def execute(
+        self, message: GbcsMessage, now: datetime, protection: DeviceProtection
+    ) -> Execution:
+        request = message.payload
+        ctx = Context(state=self.state, now=now, header=message.header, top_up=self._top_up)
+        if not isinstance(request, AccessRequest):
+            # Not DLMS (ASN.1 credentials etc.): not modelled; answer nothing executable.
+            raise UnsupportedCommand(f"{message.use_case} is not supported by the ESME")
+        reply = _response_header(message.header, self.eui)
+        items: list[tuple[Data, ResponseSpec]] = []
+        for spec, data in zip(request.specs, request.data, strict=False):
+            items.append(self._one(ctx, spec, data, reply, protection))
+        response = AccessResponse.build(items, invoke_id=request.invoke_id)
+        return Execution(payload=response, alerts=tuple(ctx.alerts))
+
+    def _one(
+        self,
+        ctx: Context,
+        spec: object,
+        data: Data,
+        reply: GroupingHeader,
+        protection: DeviceProtection,
+    ) -> tuple[Data, ResponseSpec]:
+        if isinstance(spec, GetWithSelectionSpec):
+            key = (spec.class_id, str(spec.instance), spec.attribute_id)
+            value, result = _SERVER.select(ctx, key, spec.selector, spec.parameter)
+            return value, ResponseSpec(choice=_GET, result=result)
+        if isinstance(spec, GetSpec):
+            value, result = _SERVER.get(ctx, (spec.class_id, str(spec.instance), spec.attribute_id))
+            return value, ResponseSpec(choice=_GET, result=result)
+        if isinstance(spec, SetSpec):
+            result = _SERVER.set(ctx, (spec.class_id, str(spec.instance), spec.attribute_id), data)
+            return NULL, ResponseSpec(choice=_SET, result=result)
+        if isinstance(spec, ActionSpec):
+            if (
+                spec.class_id == DATA_PROTECTION_CLASS
+                and spec.method_id == GET_PROTECTED_ATTRIBUTES
+            ):
+                return self._protected(ctx, data, reply, protection)
+            result = _SERVER.action(ctx, (spec.class_id, str(spec.instance), spec.method_id), data)
+            return NULL, ResponseSpec(choice=_ACTION, result=result)
+        return NULL, ResponseSpec(choice=_GET, result=UNDEFINED)
+
+    def _protected(
+        self, ctx: Context, parameter: Data, reply: GroupingHeader, protection: DeviceProtection
+    ) -> tuple[Data, ResponseSpec]:
+        """Sensitive read: every listed object read, sealed for the remote party (§1.6)."""
+        from smetsnet.gbcs.dlms import GetProtectedAttributes
+
+        request = GetProtectedAttributes.from_data(parameter)
+        if request is None:
+            return NULL, ResponseSpec(choice=_ACTION, result=TYPE_UNMATCHED)
+        values: list[Data] = []
+        for obj in request.objects:
+            key = (obj.class_id, str(obj.instance), obj.attribute_id)
+            if obj.class_id == 7 and obj.attribute_id == 2:
+                values.append(_SERVER.buffer(ctx, key[1], *date_window(obj.restriction_window)))
+            else:
+                values.append(_SERVER.get(ctx, key)[0])
+        sealed = sealed_response_item(protection, reply, Structure(items=tuple(values)))
+        return sealed, ResponseSpec(choice=_ACTION, result=SUCCESS)
+
+    def _top_up(self, ctx: Context, token: Data) -> int:
+        """CS01a: verify the UTRN with the supplier's prepayment KA anchor; credit it."""
+        anchor = self.anchors.get((Role.SUPPLIER, KeyUsage.KEY_AGREEMENT, True))
+        if anchor is None or not isinstance(token, OctetString):
+            return TYPE_UNMATCHED
+        counter = ctx.header.counter
+        cache = self.state.utrn_counters
+        # Duplicate, or older than every cached top-up: cannot be told apart from a replay.
+        if counter in cache or (len(cache) >= UTRN_CACHE and counter < min(cache)):
+            ctx.alerts.append(Alert(code=codes.DUPLICATE_UTRN))
+            return OTHER
+        try:
+            utrn = token.value.decode("ascii")
+            z = self.keys.shared_secret(anchor.point)
+            ptut = verify_utrn(z, utrn=utrn, supplier=anchor.eui, device=self.eui, counter=counter)
+        except (GbcsEncodeError, UnicodeDecodeError):
+            # Malformed or bad check digit: not a genuine UTRN at all.
+            ctx.alerts.append(Alert(code=codes.UTRN_NOT_AUTHENTIC))
+            return OTHER
+        except GbcsSecurityError:
+            # Well-formed but its MAC is not this device's: a UTRN for another meter [inferred].
+            ctx.alerts.append(Alert(code=codes.UTRN_NOT_FOR_THIS_DEVICE))
+            return OTHER
+        cache.append(counter)
+        del cache[:-UTRN_CACHE]
+        self.state.balance += ptut.pence * PENCE
+        return SUCCESS
+
+    # -- the physical side ----------------------------------------------------------------------
+    def record_half_hours(self, start: datetime, wh: npt.ArrayLike) -> list[bytes]:
+        """Consumption of consecutive half-hours from ``start``: registers, profile, billing,
+        prepayment (supply disabled when credit runs out: no consumption after that). Returns
+        the alerts raised (0x8F0F credit below disablement threshold)."""
+        s = self.state
+        demand = np.asarray(wh, dtype=np.int64)
+        if s.supply != "enabled":
+            demand = np.zeros_like(demand)
+        cost = (demand * s.price) // 1000 + s.standing_charge // 48
+        out: list[bytes] = []
+        if s.payment_mode == "prepayment" and len(demand):
+            left = s.balance - np.cumsum(cost)
+            empty = np.flatnonzero(left <= 0)
+            if len(empty):
+                cut = int(empty[0]) + 1
+                demand[cut:] = 0
+                cost[cut:] = 0
+                s.supply = "disabled"
+                when = from_seconds_since_2000(seconds_since_2000(start) + cut * HALF_HOUR)
+                out.append(self.alert(Alert(code=codes.CREDIT_BELOW_DISABLEMENT), when))
+            s.balance -= int(cost.sum())
+        s.billed += int(cost.sum())
+        s.import_wh += int(demand.sum())
+        self._append_profile(seconds_since_2000(start), demand.astype(np.uint32))
+        return out
+
+    def _append_profile(self, start: int, values: npt.NDArray[np.uint32]) -> None:
+        s = self.state
+        if not len(s.profile_wh):
+            s.profile_start = start
+        gap = (start - s.profile_start) // HALF_HOUR - len(s.profile_wh)
+        filler = np.zeros(max(gap, 0), np.uint32)
+        joined = np.concatenate((s.profile_wh, filler, values))
+        drop = max(len(joined) - PROFILE_CAPACITY, 0)
+        s.profile_start += drop * HALF_HOUR
+        s.profile_wh = joined[drop:]
+
+    def power_outage(self, start: datetime, end: datetime) -> bytes:
+        """ECS80: supply restored after an outage; signed alert to the network operator."""
+        long = (end - start).total_seconds() >= 180
+        code = codes.SUPPLY_OUTAGE_RESTORED_LONG if long else codes.SUPPLY_OUTAGE_RESTORED
+        extra = tuple(
+            OctetString(value=CosemDateTime.from_datetime(t).to_bytes()) for t in (start, end)
+        )
+        alert = Alert(code=code, extra=extra, role=Role.NETWORK_OPERATOR, message_code=ECS80_OUTAGE)
+        return self.alert(alert, end)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "eui": self.eui.hex(),
+            "type": "ESME",
+            "keys": self.keys.to_json(),
+            "anchors": self.anchors.to_json(),
+            "security": self.security_json(),
+            "state": self.state.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Esme:
+        meter = cls(
+            eui=bytes.fromhex(data["eui"]),
+            keys=DeviceKeys.from_json(data["keys"]),
+            anchors=TrustAnchors.from_json(data["anchors"]),
+            state=EsmeState.from_json(data["state"]),
+        )
+        meter.load_security_json(data["security"])
+        return meter
+
+
+def _response_header(command: GroupingHeader, device: bytes) -> GroupingHeader:
+    return GroupingHeader(
+        cra=Cra.RESPONSE,
+        counter=command.counter,
+        originator=device,
+        recipient=command.originator,
+        message_code=command.message_code,
+    )
+
+
+__all__ = ["ECS80_OUTAGE", "DataNotification", "Esme"]

@@ -1,0 +1,88 @@
+"""The state of a simulated electricity meter (ESME), columnar where it is bulky.
+
+Money is held in integer currency units of 10^-5 GBP: the scaler (-5) of the price matrix that
+ECS01a/b carry (GBCS-PAYLOADS §1.8, class 113). Energy in Wh. The half-hourly import profile is
+one numpy array with the start time of its first interval (seconds since 2000-01-01 UTC, the
+DLMS profile time base).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+#: Pence to currency units (10^-5 GBP).
+PENCE = 1000
+HALF_HOUR = 1800
+#: Half-hours of profile kept (five weeks; a real ESME keeps at least 13 months, GBCS asks 3).
+PROFILE_CAPACITY = 48 * 35
+UTRN_CACHE = 5
+
+
+@dataclass(slots=True, kw_only=True)
+class EsmeState:
+    """Everything an ESME remembers besides its keys and anti-replay counters."""
+
+    clock_offset_s: int = 0
+    import_wh: int = 0
+    export_wh: int = 0
+    import_varh: int = 0
+    payment_mode: str = "credit"  # or "prepayment"
+    balance: int = 0  # currency units; meter balance (credit left in prepayment)
+    supply: str = "enabled"  # "disabled", "armed"
+    price: int = 0  # per kWh, currency units (price matrix, first tier)
+    standing_charge: int = 0  # per day, currency units
+    billed: int = 0  # charges accumulated, currency units
+    utrn_counters: list[int] = field(default_factory=list)
+    objects: dict[str, bytes] = field(default_factory=dict)  # generic COSEM store (encoded Data)
+    profile_start: int = 0  # s since 2000 of profile_wh[0]
+    profile_wh: npt.NDArray[np.uint32] = field(default_factory=lambda: np.zeros(0, np.uint32))
+    events: list[tuple[int, int]] = field(default_factory=list)  # (s since 2000, event code)
+    firmware: bytes = b"\x00\x01\x00\x00"
+    preset_clock: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "clock_offset_s": self.clock_offset_s,
+            "import_wh": self.import_wh,
+            "export_wh": self.export_wh,
+            "import_varh": self.import_varh,
+            "payment_mode": self.payment_mode,
+            "balance": self.balance,
+            "supply": self.supply,
+            "price": self.price,
+            "standing_charge": self.standing_charge,
+            "billed": self.billed,
+            "utrn_counters": list(self.utrn_counters),
+            "objects": {k: v.hex() for k, v in self.objects.items()},
+            "profile_start": self.profile_start,
+            "profile_wh": [int(v) for v in self.profile_wh],
+            "events": [list(e) for e in self.events],
+            "firmware": self.firmware.hex(),
+            "preset_clock": self.preset_clock,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EsmeState:
+        return cls(
+            clock_offset_s=int(data["clock_offset_s"]),
+            import_wh=int(data["import_wh"]),
+            export_wh=int(data["export_wh"]),
+            import_varh=int(data["import_varh"]),
+            payment_mode=str(data["payment_mode"]),
+            balance=int(data["balance"]),
+            supply=str(data["supply"]),
+            price=int(data["price"]),
+            standing_charge=int(data["standing_charge"]),
+            billed=int(data["billed"]),
+            utrn_counters=[int(c) for c in data["utrn_counters"]],
+            objects={k: bytes.fromhex(v) for k, v in data["objects"].items()},
+            profile_start=int(data["profile_start"]),
+            profile_wh=np.asarray(data["profile_wh"], dtype=np.uint32),
+            events=[(int(t), int(c)) for t, c in data["events"]],
+            firmware=bytes.fromhex(data["firmware"]),
+            preset_clock=data["preset_clock"],
+        )
