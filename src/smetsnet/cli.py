@@ -12,12 +12,12 @@ import typer
 from rich.console import Console
 from rich.tree import Tree
 
+from smetsnet.devices.commands import device_app
 from smetsnet.errors import GbcsDecodeError, SmetsnetError
 from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.payload import JsonValue
 from smetsnet.gbcs.protection import Protection
 from smetsnet.gbcs.report import message_summary
-from smetsnet.devices.commands import device_app
 from smetsnet.smki.commands import pki_app
 
 app = typer.Typer(help="smetsnet: a GB-style smart-metering network (DCC, DUIS, GBCS, SMKI).")
