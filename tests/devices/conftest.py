@@ -18,6 +18,7 @@ TRANS_COS = bytes.fromhex("90B3D51F30000004")
 RECOVERY = bytes.fromhex("90B3D51F30000001")
 ESME_EUI = bytes.fromhex("00DB1234567890A0")
 OTHER_ESME = bytes.fromhex("00DB1234567890AF")
+NEW_SUPPLIER = bytes.fromhex("90B3D51F30030000")  # the gaining supplier of a change of supplier
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 PARTIES = {
     Role.SUPPLIER: SUPPLIER,
@@ -36,6 +37,7 @@ def pki() -> Pki:
     pki.add_party(Party(eui=ACB, role=RemotePartyRole.ACCESS_CONTROL_BROKER))
     pki.add_party(Party(eui=TRANS_COS, role=RemotePartyRole.TRANSITIONAL_COS))
     pki.add_party(Party(eui=RECOVERY, role=RemotePartyRole.RECOVERY))
+    pki.add_party(Party(eui=NEW_SUPPLIER, role=RemotePartyRole.SUPPLIER))
     pki.add_device(ESME_EUI)
     pki.add_device(OTHER_ESME)
     return pki

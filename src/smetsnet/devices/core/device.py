@@ -26,13 +26,30 @@ from datetime import datetime
 from typing import Any
 
 from smetsnet.devices.core import alerts as codes
+from smetsnet.devices.core import credentials as cs02
 from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection
+from smetsnet.devices.core.schedule import Held, cancel, take_due
 from smetsnet.errors import GbcsError
 from smetsnet.gbcs import crypto
+from smetsnet.gbcs.asn1 import (
+    ProvideDeviceCertificateCommand,
+    ProvideSecurityCredentialDetailsCommand,
+    UpdateDeviceCertificateCommand,
+    UpdateSecurityCredentialsAlert,
+    UpdateSecurityCredentialsCommand,
+    UpdateSecurityCredentialsResponse,
+)
+from smetsnet.gbcs.asn1.types import GeneralizedTime
 from smetsnet.gbcs.builders import build_message
 from smetsnet.gbcs.codec import GbcsMessage, Payload, decode_message
-from smetsnet.gbcs.dlms import CosemDateTime, Data, DataNotification
+from smetsnet.gbcs.dlms import (
+    CosemDateTime,
+    Data,
+    DataNotification,
+    from_seconds_since_2000,
+    seconds_since_2000,
+)
 from smetsnet.gbcs.frame import Cra, Frame
 from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER
@@ -46,7 +63,17 @@ SIGNER_ROLES: dict[int, frozenset[Role]] = {
     0x0104: frozenset({Role.ACCESS_CONTROL_BROKER}),
     0x0107: frozenset({Role.TRANSITIONAL_COS}),
     0x0108: frozenset({Role.RECOVERY}),
+    0x0109: frozenset({Role.ROOT}),
+    0x0125: frozenset({Role.LOAD_CONTROLLER}),
 }
+#: Critical commands the ACB authorises by its MAC alone (8.5_CS02bACBByACB arrives unsigned).
+MAC_AUTHORISED = {0x0104: frozenset({Role.ACCESS_CONTROL_BROKER})}
+#: Signed commands that may arrive without a MAC (recovery/contingency, CS02f: vectors
+#: NA_CS02bAnyExceptAbnormalRootByRecovery and NA_CS02fSignature carry no MAC).
+NO_MAC_CODES = frozenset({0x0108, 0x0109, 0x011B})
+#: CS02b/CS02g future-dated outcome alerts (GBCS-PAYLOADS §3).
+CREDENTIALS_ALERT = {0x0125: 0x0124, 0x0126: 0x0124}
+CS02B_ALERT = 0x00CB
 SUPPLIER_SIGNS = frozenset({Role.SUPPLIER})
 #: Who may send a non-critical command (the ACB: CS02a, ECS61d and ECS21b to unknown parties).
 NON_CRITICAL_SENDERS = frozenset({Role.SUPPLIER, Role.NETWORK_OPERATOR, Role.ACCESS_CONTROL_BROKER})
@@ -68,6 +95,7 @@ class Alert:
     extra: tuple[Data, ...] = ()
     role: Role = Role.SUPPLIER
     message_code: int | None = None  # None: the generic 0x1000 / 0x1001
+    payload: Payload | None = None  # a ready payload (ASN.1 alerts); None: DLMS notification
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,7 +124,9 @@ class SimulatedDevice:
     __slots__ = (
         "alert_counter",
         "anchors",
+        "device_certificates",
         "floors",
+        "held",
         "identity",
         "keys",
         "last_counters",
@@ -113,6 +143,10 @@ class SimulatedDevice:
         self.floors: dict[bytes, int] = {}
         self.alert_counter = 0
         self.operational = True
+        #: future-dated commands waiting for their time
+        self.held: list[Held] = []
+        #: the device's own certificates installed by CS02d, by key usage value
+        self.device_certificates: dict[str, bytes] = {}
 
     @property
     def eui(self) -> bytes:
@@ -134,7 +168,7 @@ class SimulatedDevice:
             message = self._check(wire, protection)
         except Rejected as rejected:
             return Outcome(response=None, alerts=[self.alert(codes_alert(rejected.alert), now)])
-        execution = self.execute(message, now, protection)
+        execution = self.execute_security(message, now) or self.execute(message, now, protection)
         response = self._respond(message, execution.payload, now, protection)
         return Outcome(response=response, alerts=[self.alert(a, now) for a in execution.alerts])
 
@@ -147,9 +181,13 @@ class SimulatedDevice:
         info = message_code_info(header.message_code)
         if header.recipient != self.eui or header.cra != Cra.COMMAND or info is None:
             raise Rejected(codes.COMMAND_INTEGRITY_FAILED, "not a command for this device")
-        self._check_mac(message.frame, protection)
+        if not (message.frame.mac is None and header.message_code in NO_MAC_CODES):
+            self._check_mac(message.frame, protection)
         roles = self.anchors.roles_of(header.originator)
-        if info.is_critical:
+        if header.message_code in MAC_AUTHORISED:
+            if not MAC_AUTHORISED[header.message_code] & roles:
+                raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "originator may not authorise this")
+        elif info.is_critical:
             signers = SIGNER_ROLES.get(header.message_code, SUPPLIER_SIGNS) & roles
             if not signers:
                 raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "originator may not sign this")
@@ -189,6 +227,74 @@ class SimulatedDevice:
         if not top_up and counter <= self.last_counters.get(party, -1):
             raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "counter not above the last accepted")
 
+    # -- security credentials (every device) -----------------------------------------------------
+    def execute_security(self, message: GbcsMessage, now: datetime) -> Execution | None:
+        """The CS02 family (None: not a credentials command; the subclass executes it)."""
+        p = message.payload
+        if isinstance(p, UpdateSecurityCredentialsCommand):
+            return self._update_credentials(message, p, now)
+        if isinstance(p, ProvideSecurityCredentialDetailsCommand):
+            return Execution(payload=cs02.credential_details(self, p))
+        if isinstance(p, UpdateDeviceCertificateCommand):
+            return Execution(payload=cs02.update_device_certificate(self, p))
+        if isinstance(p, ProvideDeviceCertificateCommand):
+            return Execution(payload=cs02.provide_device_certificate(self, p))
+        return None
+
+    def _update_credentials(
+        self, message: GbcsMessage, command: UpdateSecurityCredentialsCommand, now: datetime
+    ) -> Execution:
+        when = command.execution_time.to_datetime() if command.execution_time else None
+        header = message.header
+        if when is not None and when >= cs02.CANCEL_TIME:
+            cancel(self.held, header.message_code, header.originator)
+            return Execution(payload=UpdateSecurityCredentialsResponse())
+        if when is not None and when > now:
+            self.hold(message, seconds_since_2000(when))
+            return Execution(payload=UpdateSecurityCredentialsResponse())
+        outcome = cs02.apply_update(self, command)
+        return Execution(payload=UpdateSecurityCredentialsResponse(outcome=outcome))
+
+    # -- future-dated commands ------------------------------------------------------------------
+    def hold(self, message: GbcsMessage, due: int) -> None:
+        """Keep an accepted command until ``due`` (seconds since 2000)."""
+        h = message.header
+        held = Held(
+            due=due,
+            message_code=h.message_code,
+            originator=h.originator,
+            counter=h.counter,
+            wire=message.frame.to_bytes(),
+        )
+        self.held.append(held)
+
+    def tick(self, now: datetime) -> list[bytes]:
+        """Run the work that is due by ``now`` (future-dated commands, firmware activation) and
+        return the alerts it raised."""
+        out: list[bytes] = []
+        for held in take_due(self.held, seconds_since_2000(now)):
+            message = decode_message(held.wire)
+            for a in self.run_held(message, held, now):
+                out.append(self.alert(a, now))
+        return out
+
+    def run_held(self, message: GbcsMessage, held: Held, now: datetime) -> list[Alert]:
+        """Execute one due command; its alerts (subclasses add their own use cases)."""
+        command = message.payload
+        if not isinstance(command, UpdateSecurityCredentialsCommand):
+            return []
+        role = cs02.authorising_role(command) or Role.SUPPLIER
+        outcome = cs02.apply_update(self, command)
+        ok = all(o.status == 0 for o in outcome.outcomes)
+        code = codes.FUTURE_DATED_ACTIONED if ok else codes.FUTURE_DATED_FAILED
+        payload = UpdateSecurityCredentialsAlert(
+            alert_code=code,
+            execution_time=GeneralizedTime.from_datetime(from_seconds_since_2000(held.due)),
+            outcome=outcome,
+        )
+        message_code = CREDENTIALS_ALERT.get(held.message_code, CS02B_ALERT)
+        return [Alert(code=code, role=role, message_code=message_code, payload=payload)]
+
     # -- behaviour (subclasses) -----------------------------------------------------------------
     def execute(
         self, message: GbcsMessage, now: datetime, protection: DeviceProtection
@@ -204,7 +310,7 @@ class SimulatedDevice:
         return build_message(
             payload=payload,
             originator=self.eui,
-            recipient=header.originator,
+            recipient=self.response_recipient(command),
             counter=header.counter,
             message_code=header.message_code,
             cra=Cra.RESPONSE,
@@ -216,25 +322,15 @@ class SimulatedDevice:
 
     def alert(self, alert: Alert, now: datetime) -> bytes:
         """Build one alert message from this device (its own counter, to the role's holder)."""
-        anchor = self.anchors.get((alert.role, DS, False)) or self.anchors.get(
-            (alert.role, KA, False)
-        )
-        if anchor is None:
-            anchor = self.anchors[(Role.SUPPLIER, DS, False)]
         code = alert.message_code or codes.generic_message_code(alert.code)
         critical = codes.is_critical_alert(alert.code) if alert.message_code is None else None
         self.alert_counter += 1
-        payload = DataNotification.alert(
-            alert.code,
-            CosemDateTime.from_datetime(now),
-            *alert.extra,
-            invoke_id=self.alert_counter,
-        )
+        payload = self.alert_payload(alert, now)
         signed = critical if critical is not None else _critical_code(code)
         return build_message(
             payload=payload,
             originator=self.eui,
-            recipient=anchor.eui,
+            recipient=self.alert_recipient(alert),
             counter=self.alert_counter,
             message_code=code,
             cra=Cra.ALERT,
@@ -243,6 +339,32 @@ class SimulatedDevice:
             mac=not signed,
         ).frame.to_bytes()
 
+    def alert_payload(self, alert: Alert, now: datetime) -> Payload:
+        """The alert's payload (override: a GBZ device builds a GBZ alert). Called after
+        :attr:`alert_counter` was advanced for this alert, so it may use it as an invoke id."""
+        if alert.payload is not None:
+            return alert.payload
+        return DataNotification.alert(
+            alert.code,
+            CosemDateTime.from_datetime(now),
+            *alert.extra,
+            invoke_id=self.alert_counter,
+        )
+
+    def alert_recipient(self, alert: Alert) -> bytes:
+        """The EUI an alert goes to: the current holder of ``alert.role`` (after a change of
+        supplier, the new supplier), falling back to the supplier."""
+        anchor = self.anchors.get((alert.role, DS, False)) or self.anchors.get(
+            (alert.role, KA, False)
+        )
+        if anchor is None:
+            anchor = self.anchors[(Role.SUPPLIER, DS, False)]
+        return anchor.eui
+
+    def response_recipient(self, command: GbcsMessage) -> bytes:
+        """The EUI a response goes to: the command's originator (override if needed)."""
+        return command.header.originator
+
     # -- persistence ----------------------------------------------------------------------------
     def security_json(self) -> dict[str, Any]:
         return {
@@ -250,6 +372,8 @@ class SimulatedDevice:
             "floors": {k.hex(): v for k, v in self.floors.items()},
             "alert_counter": self.alert_counter,
             "operational": self.operational,
+            "held": [h.to_json() for h in self.held],
+            "device_certificates": {k: v.hex() for k, v in self.device_certificates.items()},
         }
 
     def load_security_json(self, data: dict[str, Any]) -> None:
@@ -257,6 +381,9 @@ class SimulatedDevice:
         self.floors = {bytes.fromhex(k): int(v) for k, v in data["floors"].items()}
         self.alert_counter = int(data["alert_counter"])
         self.operational = bool(data["operational"])
+        self.held = [Held.from_json(h) for h in data.get("held", [])]
+        certificates = data.get("device_certificates", {})
+        self.device_certificates = {k: bytes.fromhex(v) for k, v in certificates.items()}
 
 
 def codes_alert(code: int) -> Alert:

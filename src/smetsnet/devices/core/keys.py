@@ -38,6 +38,8 @@ class Role(IntEnum):
     ACCESS_CONTROL_BROKER = 4
     TRANSITIONAL_COS = 5
     WAN_PROVIDER = 6
+    ISSUING_AUTHORITY = 7
+    LOAD_CONTROLLER = 8  # CS02g cells (role 8 in the 6.15.1_CS02g vectors)
 
 
 #: (role, key usage, prepayment top-up cell)
@@ -65,9 +67,13 @@ class TrustAnchor:
 
     eui: bytes
     point: bytes
+    key_id: bytes = b""  # the certificate's subject key id when known (CS02b), else computed
 
     def to_json(self) -> dict[str, str]:
-        return {"eui": self.eui.hex(), "point": self.point.hex()}
+        out = {"eui": self.eui.hex(), "point": self.point.hex()}
+        if self.key_id:
+            out["key_id"] = self.key_id.hex()
+        return out
 
 
 class TrustAnchors(Mapping[AnchorCell, TrustAnchor]):
@@ -135,7 +141,9 @@ class TrustAnchors(Mapping[AnchorCell, TrustAnchor]):
             {
                 (Role(int(str(r["role"]))), KeyUsage(str(r["usage"])), bool(r["prepayment"])): (
                     TrustAnchor(
-                        eui=bytes.fromhex(str(r["eui"])), point=bytes.fromhex(str(r["point"]))
+                        eui=bytes.fromhex(str(r["eui"])),
+                        point=bytes.fromhex(str(r["point"])),
+                        key_id=bytes.fromhex(str(r.get("key_id", ""))),
                     )
                 )
                 for r in rows
@@ -176,6 +184,11 @@ class DeviceKeys:
 
     def sign(self, data: bytes) -> bytes:
         return crypto.ecdsa_sign(private_key(self._ds), data)
+
+    def public_point(self, usage: KeyUsage) -> bytes:
+        """The device's own public point for ``usage`` (CS02d checks a new certificate on it)."""
+        scalar = self._ds if usage == KeyUsage.DIGITAL_SIGNATURE else self._ka
+        return point_of(private_key(scalar).public_key())
 
     def forget_secrets(self) -> None:
         """Drop cached secrets (after a trust anchor was replaced)."""

@@ -9,6 +9,7 @@ here (UTRN top-up, consumption, outage alerts).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,8 @@ from smetsnet.devices.core import alerts as codes
 from smetsnet.devices.core.device import Alert, Execution, SimulatedDevice, UnsupportedCommand
 from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection
+from smetsnet.devices.core.schedule import Held, cancel
+from smetsnet.devices.esme import future, services
 from smetsnet.devices.esme.cosem import (
     OTHER,
     SUCCESS,
@@ -30,6 +33,15 @@ from smetsnet.devices.esme.cosem import (
 from smetsnet.devices.esme.objects import esme_objects
 from smetsnet.devices.esme.state import HALF_HOUR, PENCE, PROFILE_CAPACITY, UTRN_CACHE, EsmeState
 from smetsnet.errors import GbcsEncodeError, GbcsSecurityError
+from smetsnet.gbcs import crypto
+from smetsnet.gbcs.asn1 import (
+    ActivateFirmwareAlert,
+    ActivateFirmwareCommand,
+    ActivateFirmwareResponse,
+    GeneralizedTime,
+    JoinCommand,
+    UnjoinCommand,
+)
 from smetsnet.gbcs.codec import GbcsMessage
 from smetsnet.gbcs.dlms import (
     NULL,
@@ -56,6 +68,9 @@ from smetsnet.gbcs.utrn import verify_utrn
 from smetsnet.inventory.model import DeviceType
 
 ECS80_OUTAGE = 0x0067
+FIRMWARE_RECEIPT = 0x00CE  # ESME distribution receipt alert (DOMAIN.md §6)
+CS06_ALERT = 0x00CA
+FIRMWARE_VERIFIED, FIRMWARE_VERIFICATION_FAILED, FIRMWARE_CHANGED = 0x8F72, 0x8F1C, 0x8F43
 _SERVER = esme_objects()
 _GET, _SET, _ACTION = 1, 2, 3
 
@@ -91,16 +106,111 @@ class Esme(SimulatedDevice):
         self, message: GbcsMessage, now: datetime, protection: DeviceProtection
     ) -> Execution:
         request = message.payload
-        ctx = Context(state=self.state, now=now, header=message.header, top_up=self._top_up)
         if not isinstance(request, AccessRequest):
-            # Not DLMS (ASN.1 credentials etc.): not modelled; answer nothing executable.
-            raise UnsupportedCommand(f"{message.use_case} is not supported by the ESME")
+            return self._execute_asn1(message, now)
+        ctx = Context(state=self.state, now=now, header=message.header, top_up=self._top_up)
+        due = future.due_time(request, ctx.clock)
+        if due != future.IMMEDIATE:
+            return self._future_dated(message, request, due)
+        return self._run_request(message, request, ctx, protection)
+
+    def _future_dated(self, message: GbcsMessage, request: AccessRequest, due: int) -> Execution:
+        """Hold (or cancel) a future-dated command; every spec is answered as accepted."""
+        if due == future.CANCEL:
+            cancel(self.held, message.header.message_code, message.header.originator)
+        else:
+            self.hold(message, due)
+        items = [(NULL, ResponseSpec(choice=_SET, result=SUCCESS)) for _ in request.specs]
+        return Execution(payload=AccessResponse.build(items, invoke_id=request.invoke_id))
+
+    def _run_request(
+        self,
+        message: GbcsMessage,
+        request: AccessRequest,
+        ctx: Context,
+        protection: DeviceProtection,
+    ) -> Execution:
         reply = _response_header(message.header, self.eui)
         items: list[tuple[Data, ResponseSpec]] = []
         for spec, data in zip(request.specs, request.data, strict=False):
             items.append(self._one(ctx, spec, data, reply, protection))
         response = AccessResponse.build(items, invoke_id=request.invoke_id)
         return Execution(payload=response, alerts=tuple(ctx.alerts))
+
+    def _execute_asn1(self, message: GbcsMessage, now: datetime) -> Execution:
+        p = message.payload
+        if isinstance(p, JoinCommand):
+            return Execution(payload=services.join(self.state, p))
+        if isinstance(p, UnjoinCommand):
+            return Execution(payload=services.unjoin(self.state, p))
+        if isinstance(p, ActivateFirmwareCommand):
+            when = p.execution_time.to_datetime() if p.execution_time else None
+            if when is not None and when > now:
+                self.hold(message, seconds_since_2000(when))
+                return Execution(payload=ActivateFirmwareResponse())
+            outcome = services.activate(self.state, p.image_hash)
+            alerts = (Alert(code=FIRMWARE_CHANGED),) if outcome.code == 0 else ()
+            return Execution(payload=ActivateFirmwareResponse(outcome=outcome), alerts=alerts)
+        raise UnsupportedCommand(f"{message.use_case} is not supported by the ESME")
+
+    # -- future-dated commands and firmware ------------------------------------------------------
+    def run_held(self, message: GbcsMessage, held: Held, now: datetime) -> list[Alert]:
+        p = message.payload
+        if isinstance(p, AccessRequest):
+            return self._run_held_request(message, p, now)
+        if isinstance(p, ActivateFirmwareCommand):
+            outcome = services.activate(self.state, p.image_hash)
+            ok = outcome.code == 0
+            code = codes.FUTURE_DATED_ACTIONED if ok else codes.FUTURE_DATED_FAILED
+            alert = ActivateFirmwareAlert(
+                alert_code=code,
+                execution_time=GeneralizedTime.from_datetime(from_seconds_since_2000(held.due)),
+                originator_counter=held.counter,
+                outcome=outcome,
+            )
+            out = [Alert(code=code, message_code=CS06_ALERT, payload=alert)]
+            return [*out, Alert(code=FIRMWARE_CHANGED)] if ok else out
+        return super().run_held(message, held, now)
+
+    def _run_held_request(
+        self, message: GbcsMessage, request: AccessRequest, now: datetime
+    ) -> list[Alert]:
+        ctx = Context(state=self.state, now=now, header=message.header, top_up=self._top_up)
+        execution = self._run_request(message, request, ctx, self.protection())
+        response = execution.payload
+        ok = isinstance(response, AccessResponse) and all(
+            r.result == SUCCESS for r in response.results
+        )
+        code = codes.FUTURE_DATED_ACTIONED if ok else codes.FUTURE_DATED_FAILED
+        h = message.header
+        return list(execution.alerts) + [
+            Alert(
+                code=code,
+                extra=(OctetString(value=future.reference(h.message_code, h.counter, spec)),),
+                message_code=future.FUTURE_DATED_ALERT,
+            )
+            for spec in future.activations(request)
+        ]
+
+    def receive_firmware_image(self, image: bytes, now: datetime) -> list[bytes]:
+        """An upgrade image arrives (11.1 distribution): check its structure and the supplier's
+        signature over the manufacturer image, keep it, and raise the 0x00CE receipt alert with
+        the image hash (0x8F72 verified, 0x8F1C verification failed)."""
+        parts = services.split_image(image)
+        anchor = self.anchors.point(Role.SUPPLIER, KeyUsage.DIGITAL_SIGNATURE)
+        ok = (
+            parts is not None
+            and anchor is not None
+            and crypto.ecdsa_verify(
+                crypto.public_key_from_point(anchor), parts.signature, parts.manufacturer_image
+            )
+        )
+        digest = parts.hash if parts is not None else hashlib.sha256(image).digest()
+        if ok:
+            self.state.firmware_image = image
+        code = FIRMWARE_VERIFIED if ok else FIRMWARE_VERIFICATION_FAILED
+        extra = (OctetString(value=digest),)
+        return [self.alert(Alert(code=code, extra=extra, message_code=FIRMWARE_RECEIPT), now)]
 
     def _one(
         self,

@@ -43,6 +43,8 @@ class EsmeState:
     events: list[tuple[int, int]] = field(default_factory=list)  # (s since 2000, event code)
     firmware: bytes = b"\x00\x01\x00\x00"
     preset_clock: int | None = None
+    device_log: list[tuple[bytes, int]] = field(default_factory=list)  # (partner EUI, type)
+    firmware_image: bytes | None = None  # the upgrade image received, verified
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,8 @@ class EsmeState:
             "events": [list(e) for e in self.events],
             "firmware": self.firmware.hex(),
             "preset_clock": self.preset_clock,
+            "device_log": [[e.hex(), t] for e, t in self.device_log],
+            "firmware_image": None if self.firmware_image is None else self.firmware_image.hex(),
         }
 
     @classmethod
@@ -85,4 +89,8 @@ class EsmeState:
             events=[(int(t), int(c)) for t, c in data["events"]],
             firmware=bytes.fromhex(data["firmware"]),
             preset_clock=data["preset_clock"],
+            device_log=[(bytes.fromhex(e), int(t)) for e, t in data.get("device_log", [])],
+            firmware_image=(
+                bytes.fromhex(data["firmware_image"]) if data.get("firmware_image") else None
+            ),
         )

@@ -1,0 +1,144 @@
+"""The GSME's ZCL attributes: (cluster, attribute id) -> (data type, value computed from state).
+
+Attribute ids and types as the RTDS GSME reads use them (GBCS-PAYLOADS §2.3: Metering summation
+u48, unit/multiplier/divisor, Prepayment credit int32, Price thresholds u48, prices u32 ...);
+ZSE names in :mod:`smetsnet.gbcs.gbz.attributes`. An attribute not listed answers "unsupported
+attribute" (0x86), as a real meter does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from smetsnet.devices.gas.state import GsmeState
+from smetsnet.gbcs.gbz import AttributeStatus, ReadAttributes, ReadAttributesResponse
+from smetsnet.gbcs.gbz.spec import BASIC, METERING, PREPAYMENT, PRICE
+from smetsnet.gbcs.gbz.zcl_types import ZclValue
+
+BOOL, MAP8, MAP16 = 0x10, 0x18, 0x19
+U8, U16, U24, U32, U48 = 0x20, 0x21, 0x22, 0x23, 0x25
+I32, ENUM8, OCTSTR, CHARSTR = 0x2B, 0x30, 0x41, 0x42
+UNSUPPORTED_ATTRIBUTE: Final = 0x86
+#: ZSE supply status (Metering 0x0014): 0 off, 1 off/armed, 2 on.
+SUPPLY_STATUS: Final = {"disabled": 0, "armed": 1, "enabled": 2}
+GBP: Final = 826
+U32_MAX: Final = 0xFFFFFFFF
+
+Getter = Callable[[GsmeState], ZclValue]
+
+
+def _i32(value: int) -> int:
+    return max(-(1 << 31), min(value, (1 << 31) - 1))
+
+
+def _u(value: int, bits: int) -> int:
+    return max(0, min(value, (1 << bits) - 1))
+
+
+def _threshold(i: int) -> Getter:
+    return lambda s: _u(s.block_thresholds[i], 48) if i < len(s.block_thresholds) else 0
+
+
+def _days_left(s: GsmeState) -> int:
+    # Remaining battery life in days at the modelled rate (BatteryModel.per_day_nah).
+    from smetsnet.devices.battery import BatteryModel
+
+    return _u(int(int(s.battery_nah[0]) / BatteryModel().per_day_nah()), 16)
+
+
+def _payment_control(s: GsmeState) -> int:
+    # ZSE Payment Control Configuration: bit0 disconnection enabled, bit1 prepayment enabled.
+    return 0x0003 if s.payment_mode == "prepayment" else 0x0000
+
+
+def _table() -> dict[tuple[int, int], tuple[int, Getter]]:
+    t: dict[tuple[int, int], tuple[int, Getter]] = {
+        (BASIC, 0x0000): (U8, lambda s: 3),  # ZCL version
+        (BASIC, 0x0001): (U8, lambda s: s.firmware[1]),  # application version
+        (BASIC, 0x0003): (U8, lambda s: 1),
+        (BASIC, 0x0004): (CHARSTR, lambda s: b"smetsnet"),
+        (BASIC, 0x0005): (CHARSTR, lambda s: b"GSME-SIM"),
+        (METERING, 0x0000): (U48, lambda s: _u(s.litres, 48)),
+        (METERING, 0x0014): (ENUM8, lambda s: SUPPLY_STATUS[s.supply]),
+        (METERING, 0x0100): (U48, lambda s: _u(s.litres, 48)),
+        (METERING, 0x0205): (U16, _days_left),
+        (METERING, 0x0206): (OCTSTR, lambda s: b""),
+        (METERING, 0x0300): (ENUM8, lambda s: 1),  # m³
+        (METERING, 0x0301): (U24, lambda s: 1),
+        (METERING, 0x0302): (U24, lambda s: 1000),  # litres
+        (METERING, 0x0307): (OCTSTR, lambda s: b""),
+        (METERING, 0x0607): (ENUM8, lambda s: 0),
+        (METERING, 0x0608): (ENUM8, lambda s: 0),
+        (METERING, 0x0700): (U48, lambda s: _u(s.litres, 48)),
+        (METERING, 0x0A00): (U32, lambda s: _u(s.billed, 32)),
+        (METERING, 0x0B10): (U16, lambda s: 0),
+        (METERING, 0x0B11): (ENUM8, lambda s: 1),
+        (METERING, 0x0B12): (U16, lambda s: 1),
+        (METERING, 0x0B13): (U16, lambda s: 1),
+        (METERING, 0x0B14): (U8, lambda s: 0),
+        (METERING, 0x0B15): (U16, lambda s: 0),
+        (PREPAYMENT, 0x0000): (MAP16, _payment_control),
+        (PREPAYMENT, 0x0001): (I32, lambda s: _i32(s.credit)),
+        (PREPAYMENT, 0x0002): (I32, lambda s: _i32(s.emergency_credit)),
+        (PREPAYMENT, 0x0005): (I32, lambda s: _i32(s.debt)),
+        (PREPAYMENT, 0x0006): (I32, lambda s: _i32(s.debt_cap)),
+        (PREPAYMENT, 0x0010): (U32, lambda s: _u(s.emergency_credit_limit, 32)),
+        (PREPAYMENT, 0x0011): (U32, lambda s: _u(s.emergency_credit_threshold, 32)),
+        (PREPAYMENT, 0x0021): (U32, lambda s: _u(s.max_credit, 32)),
+        (PREPAYMENT, 0x0022): (U32, lambda s: _u(s.max_credit_per_top_up, 32)),
+        (PREPAYMENT, 0x0031): (U32, lambda s: _u(s.low_credit_level, 32)),
+        (PREPAYMENT, 0x0040): (I32, lambda s: 0),
+        (PRICE, 0x0202): (U24, lambda s: 1),
+        (PRICE, 0x0203): (U24, lambda s: 1),
+        (PRICE, 0x0301): (U32, lambda s: _u(s.standing_charge, 32)),
+        (PRICE, 0x0302): (U32, lambda s: _u(s.conversion_factor, 32)),
+        (PRICE, 0x0303): (MAP8, lambda s: 0x50),  # 5 digits after the point
+        (PRICE, 0x0304): (U32, lambda s: _u(s.calorific_value, 32)),
+        (PRICE, 0x0305): (ENUM8, lambda s: 1),  # MJ/m³
+        (PRICE, 0x0306): (MAP8, lambda s: 0x10),
+        (PRICE, 0x0615): (ENUM8, lambda s: 0),  # kWh
+        (PRICE, 0x0616): (U16, lambda s: GBP),
+        (PRICE, 0x0617): (MAP8, lambda s: 0x50),
+    }
+    for i in range(3):
+        t[(PRICE, 0x0100 + i)] = (U48, _threshold(i))
+    for i in range(4):
+        # Single-rate simulation: every tier/block price is the one price (first tier only).
+        t[(PRICE, 0x0400 + i)] = (U32, lambda s: _u(s.price, 32))
+        t[(PRICE, 0x0410 + 0x10 * i)] = (U32, lambda s: _u(s.price, 32))
+        t[(METERING, 0x0102 + 2 * i)] = (U48, lambda s: 0)
+        t[(METERING, 0x0701 + i)] = (U48, lambda s: 0)
+    for debt in range(3):
+        # Debt registers 1-3 (0x02n1 amount, 0x02n6 frequency, 0x02n7 amount, 0x02n9 %).
+        base = 0x0211 + 0x10 * debt
+        t[(PREPAYMENT, base)] = (U32, lambda s: 0)
+        t[(PREPAYMENT, base + 5)] = (ENUM8, lambda s: 0)
+        t[(PREPAYMENT, base + 6)] = (U32, lambda s: 0)
+        t[(PREPAYMENT, base + 8)] = (U16, lambda s: 0)
+    return t
+
+
+ATTRIBUTES: Final = _table()
+
+
+def read_attributes(
+    state: GsmeState, cluster_id: int, request: ReadAttributes
+) -> ReadAttributesResponse:
+    """One record per attribute asked, in order: its value, or "unsupported attribute"."""
+    records = []
+    for attribute_id in request.attribute_ids:
+        entry = ATTRIBUTES.get((cluster_id, attribute_id))
+        if entry is None:
+            records.append(AttributeStatus(attribute_id=attribute_id, status=UNSUPPORTED_ATTRIBUTE))
+        else:
+            data_type, getter = entry
+            records.append(
+                AttributeStatus(
+                    attribute_id=attribute_id, status=0, data_type=data_type, value=getter(state)
+                )
+            )
+    return ReadAttributesResponse(records=tuple(records))
+
+
+__all__ = ["ATTRIBUTES", "SUPPLY_STATUS", "read_attributes"]

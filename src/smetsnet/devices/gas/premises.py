@@ -1,0 +1,106 @@
+"""A gas premises: the GSME, the GPF on the comms hub, the meter's wake cycle and battery.
+
+:meth:`GasPremises.deliver` takes a message from the WAN: the GPF answers what is addressed to
+it at once (from its mirror); what is addressed to the GSME waits in the GPF's queue.
+:meth:`GasPremises.advance` runs every GSME wake (about every 30 minutes, DOMAIN.md §2.4) up to a
+time: the meter records the gas used since its last wake (the consumption model), takes and
+executes its queued commands, and the GPF passes back the responses and alerts and refreshes its
+mirror. The battery pays for each wake and each message the meter receives or sends
+(:class:`BatteryModel`); below its low threshold the meter raises 0x8F1F once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from smetsnet.devices.battery import BatteryModel
+from smetsnet.devices.consumption import Fuel, half_hourly_wh
+from smetsnet.devices.core.device import Alert
+from smetsnet.devices.gas.meter import Gpf, Gsme
+from smetsnet.devices.gas.state import HALF_HOUR
+from smetsnet.errors import GbcsError
+from smetsnet.gbcs.frame import decode_frame
+
+LOW_BATTERY: Final = 0x8F1F  # alert_codes.csv: Low Battery Capacity
+GSME_COMMAND_NOT_RETRIEVED: Final = 0x819D
+
+
+class GasPremises:
+    """One GSME and its GPF, woken on a fixed schedule."""
+
+    __slots__ = ("_day", "battery", "gpf", "gsme", "next_wake", "seed")
+
+    def __init__(
+        self,
+        *,
+        gsme: Gsme,
+        gpf: Gpf,
+        start: datetime,
+        seed: int = 0,
+        battery: BatteryModel | None = None,
+    ) -> None:
+        self.gsme = gsme
+        self.gpf = gpf
+        self.seed = seed
+        self.battery = battery or BatteryModel()
+        if battery is not None:  # a model of its own: the meter starts with its full battery
+            gsme.state.battery_nah = battery.full(1)
+        self.next_wake = start + timedelta(seconds=self.battery.wake_interval_s)
+        self._day: tuple[date, npt.NDArray[np.uint32]] | None = None
+        gpf.refresh(gsme.state)
+
+    def deliver(self, wire: bytes, now: datetime) -> list[bytes]:
+        """A message from the WAN at ``now``: what comes back at once (wakes due first)."""
+        out = self.advance(now)
+        try:
+            recipient = decode_frame(wire).header.recipient
+        except GbcsError:
+            recipient = self.gpf.eui  # the hub's GPF rejects what it cannot read (0x8F1E)
+        if recipient == self.gsme.eui:
+            if not self.gpf.enqueue(wire):
+                out.append(self.gpf.alert(Alert(code=GSME_COMMAND_NOT_RETRIEVED), now))
+            return out
+        outcome = self.gpf.receive(wire, now)
+        out.extend([outcome.response] if outcome.response is not None else [])
+        out.extend(outcome.alerts)
+        return out
+
+    def advance(self, now: datetime) -> list[bytes]:
+        """Run every wake up to ``now``: the responses and alerts they produced, in order."""
+        out: list[bytes] = []
+        while self.next_wake <= now:
+            out.extend(self._wake(self.next_wake))
+            self.next_wake += timedelta(seconds=self.battery.wake_interval_s)
+        return out
+
+    def _wake(self, when: datetime) -> list[bytes]:
+        gsme = self.gsme
+        out = gsme.record_half_hours(when - timedelta(seconds=HALF_HOUR), self._half_hour(when))
+        queued = self.gpf.take()
+        for wire in queued:
+            outcome = gsme.receive(wire, when)
+            out.extend([outcome.response] if outcome.response is not None else [])
+            out.extend(outcome.alerts)
+        state = gsme.state
+        self.battery.drain(state.battery_nah, wakes=1, messages=len(queued) + len(out))
+        if not state.low_battery_raised and bool(self.battery.low(state.battery_nah)[0]):
+            state.low_battery_raised = True
+            out.append(gsme.alert(Alert(code=LOW_BATTERY), when))
+        self.gpf.refresh(state)
+        return out
+
+    def _half_hour(self, wake: datetime) -> npt.NDArray[np.uint32]:
+        """Wh used in the half-hour that ends at ``wake`` (the seeded consumption model)."""
+        start = wake - timedelta(seconds=HALF_HOUR)
+        day = start.date()
+        if self._day is None or self._day[0] != day:
+            self._day = (day, half_hourly_wh(self.seed, day, Fuel.GAS))
+        slot = (start.hour * 3600 + start.minute * 60) // HALF_HOUR
+        return self._day[1][slot : slot + 1]
+
+
+__all__ = ["GSME_COMMAND_NOT_RETRIEVED", "LOW_BATTERY", "GasPremises"]

@@ -1,0 +1,110 @@
+"""The state of a simulated gas meter (GSME), columnar where it is bulky.
+
+Units: money in integer currency units of 10^-5 GBP (as the ESME: a price trailing digit of 5);
+gas volume in litres (the Metering summation is m³ with divisor 1000, GBCS-PAYLOADS §2.4 worked
+example: divisor 1000, multiplier 1, unit 1 = m³); energy in Wh. The half-hourly profile is one
+numpy array of litres with the start of its first interval (seconds since 2000-01-01 UTC).
+
+Tariff, calendar and configuration commands the meter only has to remember are kept as the ZCL
+payload bytes of the last command received per (cluster, command id): plain bytes, so the state
+serialises to JSON, and a "Get…" command re-publishes exactly what was set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from smetsnet.devices.battery import BatteryModel
+
+HALF_HOUR = 1800
+#: Half-hours of profile kept (five weeks; GBCS asks for three months of half-hours).
+PROFILE_CAPACITY = 48 * 35
+UTRN_CACHE = 5
+#: Calorific value (MJ/m³ in tenths: trailing digit 1) and volume conversion factor (10^-5:
+#: trailing digit 5): the figures of GB gas bills, as in :mod:`smetsnet.devices.consumption`.
+DEFAULT_CV = 395
+DEFAULT_CF = 102264
+
+
+@dataclass(slots=True, kw_only=True)
+class GsmeState:
+    """Everything a GSME remembers besides its keys and anti-replay counters."""
+
+    clock_offset_s: int = 0
+    litres: int = 0  # Metering 0x0000 current summation delivered (m³ / 1000)
+    energy_wh: int = 0
+    payment_mode: str = "credit"  # or "prepayment"
+    credit: int = 0  # currency units, Prepayment 0x0001 credit remaining
+    emergency_credit: int = 0  # Prepayment 0x0002 emergency credit remaining
+    emergency_credit_limit: int = 0
+    emergency_credit_threshold: int = 0
+    debt: int = 0  # Prepayment 0x0005 accumulated debt
+    low_credit_level: int = 0
+    max_credit: int = 0
+    max_credit_per_top_up: int = 0
+    debt_cap: int = 0
+    supply: str = "enabled"  # "disabled", "armed" (the valve)
+    price: int = 0  # per kWh, currency units (price matrix, first entry)
+    standing_charge: int = 0  # per day, currency units
+    block_thresholds: list[int] = field(default_factory=list)
+    calorific_value: int = DEFAULT_CV
+    conversion_factor: int = DEFAULT_CF
+    billed: int = 0  # bill to date, currency units
+    utrn_counters: list[int] = field(default_factory=list)
+    top_ups: list[tuple[int, str, int]] = field(default_factory=list)  # (time, UTRN, value)
+    published: dict[str, bytes] = field(default_factory=dict)  # "CCCC/II" -> ZCL payload
+    profile_start: int = 0  # s since 2000 of profile_l[0]
+    profile_l: npt.NDArray[np.uint32] = field(default_factory=lambda: np.zeros(0, np.uint32))
+    events: list[tuple[int, int]] = field(default_factory=list)  # (s since 2000, event id)
+    firmware: bytes = b"\x00\x01\x00\x00"
+    battery_nah: npt.NDArray[np.uint64] = field(default_factory=lambda: BatteryModel().full(1))
+    low_battery_raised: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                out[name] = [int(v) for v in value]
+            elif isinstance(value, bytes):
+                out[name] = value.hex()
+            elif isinstance(value, dict):
+                out[name] = {k: v.hex() for k, v in value.items()}
+            elif isinstance(value, list):
+                out[name] = [list(v) if isinstance(v, tuple) else v for v in value]
+            else:
+                out[name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GsmeState:
+        state = cls()
+        for name, value in data.items():
+            current = getattr(state, name)
+            if isinstance(current, np.ndarray):
+                setattr(state, name, np.asarray(value, dtype=current.dtype))
+            elif isinstance(current, bytes):
+                setattr(state, name, bytes.fromhex(value))
+            elif isinstance(current, dict):
+                setattr(state, name, {k: bytes.fromhex(v) for k, v in value.items()})
+            elif name in ("top_ups", "events"):
+                setattr(state, name, [tuple(v) for v in value])
+            else:
+                setattr(state, name, value)
+        return state
+
+    def copy(self) -> GsmeState:
+        """A snapshot (the GPF's mirror). The profile array is never changed in place (appending
+        makes a new one), so it is shared; every other container is copied."""
+        out = replace(self)
+        out.block_thresholds = list(self.block_thresholds)
+        out.utrn_counters = list(self.utrn_counters)
+        out.top_ups = list(self.top_ups)
+        out.published = dict(self.published)
+        out.events = list(self.events)
+        out.battery_nah = self.battery_nah.copy()
+        return out

@@ -1,0 +1,173 @@
+"""One simulated premises: comms hub, electricity meter, optional gas side, PPMID and IHD.
+
+:meth:`Premises.deliver` routes a GBCS message by its recipient EUI over the HAN (the CHF, the
+ESME or the PPMID; anything else to the gas side, whose GPF/GSME answer for themselves) and
+returns every message the premises sends back. :meth:`Premises.advance` moves the clock: each
+half-hour of the consumption model (:func:`~smetsnet.devices.consumption.half_hourly_wh`) is
+recorded into the ESME (registers, profile, billing, prepayment), due work runs, and the gas
+side wakes. A power outage stops recording until the restore, which raises ECS80 to the
+network operator.
+
+The gas side is duck-typed so the premises does not depend on its module: any object with
+``deliver(wire, now) -> list[bytes]`` and ``advance(now) -> list[bytes]`` (and ``to_json()``
+for saving) will do.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+
+from smetsnet.devices.consumption import Fuel, half_hourly_wh
+from smetsnet.devices.core.device import Alert
+from smetsnet.devices.esme import Esme
+from smetsnet.devices.han import CommsHub, Ihd, Ppmid
+from smetsnet.errors import GbcsError
+from smetsnet.gbcs.codec import decode_message
+from smetsnet.inventory.model import DeviceType
+
+HALF_HOUR = timedelta(minutes=30)
+TAMPER = 0x8F3F  # unauthorised physical access, tamper detect (DOMAIN.md §7)
+
+
+class GasSide(Protocol):
+    def deliver(self, wire: bytes, now: datetime) -> list[bytes]: ...
+
+    def advance(self, now: datetime) -> list[bytes]: ...
+
+
+class Premises:
+    """A premises' devices on one HAN, advanced through time together."""
+
+    __slots__ = ("clock", "esme", "gas", "hub", "ihd", "outage_since", "ppmid", "seed")
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        clock: datetime,
+        hub: CommsHub,
+        esme: Esme,
+        ppmid: Ppmid | None = None,
+        ihd: Ihd | None = None,
+        gas: GasSide | None = None,
+    ) -> None:
+        if clock.minute % 30 or clock.second or clock.microsecond:
+            raise ValueError("a premises' clock starts on a half-hour boundary")
+        self.seed = seed
+        self.clock = clock
+        self.hub = hub
+        self.esme = esme
+        self.ppmid = ppmid
+        self.ihd = ihd
+        self.gas = gas
+        self.outage_since: datetime | None = None
+        for device in (ppmid, ihd):
+            if device is not None:
+                device.hub, device.esme, device.gas = hub, esme, gas
+
+    # -- commissioning --------------------------------------------------------------------------
+    def commission(self, now: datetime) -> list[bytes]:
+        """Whitelist the ESME and the consumer devices on the CHF and join them (CCS01 then
+        join); returns the CS14 alerts."""
+        out: list[bytes] = []
+        members = [(self.esme.eui, DeviceType.ESME)]
+        members += [
+            (d.eui, t) for d, t in ((self.ppmid, DeviceType.PPMID), (self.ihd, DeviceType.IHD)) if d
+        ]
+        for eui, kind in members:
+            out += self.hub.whitelist(eui, now, link_key=bytes(16), device_type=int(kind))
+            self.hub.join(eui, now)
+        return out
+
+    # -- messages -------------------------------------------------------------------------------
+    def deliver(self, wire: bytes, now: datetime) -> list[bytes]:
+        """A message from the WAN: its recipient answers; returns response first, then alerts."""
+        try:
+            recipient = decode_message(wire).header.recipient
+        except GbcsError:
+            recipient = b""
+        for device in (self.hub, self.esme, self.ppmid):
+            if device is not None and recipient == device.eui:
+                if device is not self.hub and not self.hub.joined(device.eui):
+                    return []  # not on the HAN: the CHF cannot reach it
+                outcome = device.receive(wire, now)
+                head = [outcome.response] if outcome.response is not None else []
+                return head + outcome.alerts
+        return self.gas.deliver(wire, now) if self.gas is not None else []
+
+    # -- time -----------------------------------------------------------------------------------
+    def advance(self, now: datetime) -> list[bytes]:
+        """Record every whole half-hour up to ``now``; run due work; returns the alerts."""
+        out: list[bytes] = []
+        while self.clock + HALF_HOUR <= now:
+            day = self.clock.date()
+            first = (self.clock.hour * 60 + self.clock.minute) // 30
+            last = min(48, first + int((now - self.clock) / HALF_HOUR))
+            wh = half_hourly_wh(self.seed, day, Fuel.ELECTRICITY)[first:last]
+            if self.outage_since is not None:
+                wh = np.zeros_like(wh)
+            out += self.esme.record_half_hours(self.clock, wh)
+            self.clock += HALF_HOUR * (last - first)
+        for device in (self.hub, self.esme, self.ppmid):
+            tick = getattr(device, "tick", None)
+            if callable(tick):
+                out += tick(now)
+        if self.gas is not None:
+            out += self.gas.advance(now)
+        return out
+
+    # -- physical events ------------------------------------------------------------------------
+    def power_outage(self, now: datetime) -> None:
+        """Mains lost: nothing is recorded until :meth:`power_restored`."""
+        self.advance(now)
+        self.outage_since = self.outage_since or now
+
+    def power_restored(self, now: datetime) -> list[bytes]:
+        """Mains back: ECS80 (0x8F36 / 0x8F35) to the network operator."""
+        started = self.outage_since
+        out = self.advance(now)
+        self.outage_since = None
+        if started is not None:
+            out.append(self.esme.power_outage(started, now))
+        return out
+
+    def tamper(self, now: datetime, code: int = TAMPER) -> bytes:
+        """The meter's case is opened: a critical tamper alert to the supplier."""
+        return self.esme.alert(Alert(code=code), now)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        gas_json = getattr(self.gas, "to_json", None)
+        return {
+            "seed": self.seed,
+            "clock": self.clock.isoformat(),
+            "outage_since": self.outage_since.isoformat() if self.outage_since else None,
+            "hub": self.hub.to_json(),
+            "esme": self.esme.to_json(),
+            "ppmid": self.ppmid.to_json() if self.ppmid else None,
+            "ihd": self.ihd.to_json() if self.ihd else None,
+            "gas": gas_json() if callable(gas_json) else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, gas: GasSide | None = None) -> Premises:
+        """Load a saved premises (the gas side is loaded by its own module and passed in)."""
+        ihd = data.get("ihd")
+        premises = cls(
+            seed=int(data["seed"]),
+            clock=datetime.fromisoformat(data["clock"]),
+            hub=CommsHub.from_json(data["hub"]),
+            esme=Esme.from_json(data["esme"]),
+            ppmid=Ppmid.from_json(data["ppmid"]) if data.get("ppmid") else None,
+            ihd=Ihd(eui=bytes.fromhex(ihd["eui"])) if ihd else None,
+            gas=gas,
+        )
+        since = data.get("outage_since")
+        premises.outage_since = datetime.fromisoformat(since) if since else None
+        return premises
+
+
+__all__ = ["TAMPER", "GasSide", "Premises"]

@@ -1,0 +1,207 @@
+"""Acceptance (issue 4 §4) for the HAN devices: every reference command addressed to the comms
+hub (…90A2) or to the PPMID (…90A4), re-built with our PKI, is executed by a fresh device and
+answered with a response of the same message code that our decoder verifies.
+
+UNSUPPORTED lists, with reasons, exactly the use cases that are not answered.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from smetsnet.devices.core.device import SimulatedDevice, UnsupportedCommand
+from smetsnet.devices.han import CommsHub, LogEntry, Ppmid
+from smetsnet.gbcs.asn1.join import JoinResponse
+from smetsnet.gbcs.builders import build_message
+from smetsnet.gbcs.codec import decode_message
+from smetsnet.gbcs.dlms import AccessResponse, Array, DataNotification, OctetString, Structure
+from smetsnet.gbcs.frame import Cra
+from smetsnet.gbcs.protection import Protection
+from smetsnet.smki.pki import Party, Pki
+from smetsnet.smki.profile import RemotePartyRole
+from tests.devices.conftest import (
+    ACB,
+    NETWORK_OPERATOR,
+    NOW,
+    PARTIES,
+    RECOVERY,
+    SUPPLIER,
+    TRANS_COS,
+)
+from tests.support.vectors import read_hex, rtds_files, split_vector
+
+CHF = bytes.fromhex("00DB1234567890A2")
+PPMID = bytes.fromhex("00DB1234567890A4")
+#: devices the RTDS CHF commands name in its log (CCS02/CCS03 act on them)
+RTDS_LOG = (bytes.fromhex("00DB1234567890A0"), bytes.fromhex("00DB1234567890A1"))
+
+#: use case -> why the HAN devices do not answer it.
+UNSUPPORTED: dict[str, str] = {
+    "CS02b": "WAN-provider-by-WAN-provider credentials update to the CHF (ASN.1) not modelled",
+}
+
+
+def _han_commands() -> list[Path]:
+    out = []
+    for path in rtds_files():
+        if "PRECOMMAND" in path.name or "COMMAND" not in path.name:
+            continue
+        raw = split_vector(path)
+        if raw.cra != Cra.COMMAND:
+            continue
+        if decode_message(raw.message).header.recipient in (CHF, PPMID):
+            out.append(path)
+    return out
+
+
+COMMANDS = _han_commands()
+
+
+@pytest.fixture(scope="module")
+def han_pki() -> Pki:
+    pki = Pki.create(at=datetime(2024, 1, 1, tzinfo=UTC))
+    pki.add_party(Party(eui=SUPPLIER, role=RemotePartyRole.SUPPLIER))
+    pki.add_party(Party(eui=NETWORK_OPERATOR, role=RemotePartyRole.NETWORK_OPERATOR))
+    pki.add_party(Party(eui=ACB, role=RemotePartyRole.ACCESS_CONTROL_BROKER))
+    pki.add_party(Party(eui=TRANS_COS, role=RemotePartyRole.TRANSITIONAL_COS))
+    pki.add_party(Party(eui=RECOVERY, role=RemotePartyRole.RECOVERY))
+    pki.add_devices([CHF, PPMID])
+    return pki
+
+
+@pytest.fixture(scope="module")
+def parties_view(han_pki: Pki) -> Protection:
+    return Protection(han_pki)
+
+
+def _rebuild(path: Path, hub: Protection) -> bytes:
+    m = decode_message(read_hex(path))
+    h = m.header
+    return build_message(
+        payload=m.payload,
+        originator=h.originator,
+        recipient=h.recipient,
+        counter=h.counter,
+        message_code=h.message_code,
+        date_time=h.date_time,
+        protection=hub,
+        sign=bool(m.frame.signature),
+    ).frame.to_bytes()
+
+
+def _device(recipient: bytes, pki: Pki) -> SimulatedDevice:
+    if recipient == CHF:
+        hub = CommsHub.from_keystore(CHF, pki, PARTIES)
+        for eui in RTDS_LOG:
+            hub.state.add(LogEntry(eui=eui, link_key=bytes(16)))
+        return hub
+    return Ppmid.from_keystore(PPMID, pki, PARTIES)
+
+
+def _answer(device: SimulatedDevice, wire: bytes, hub: Protection, success: bool) -> str:
+    command = decode_message(wire)
+    outcome = device.receive(wire, NOW)
+    if outcome.response is None:
+        return "no response"
+    response = decode_message(outcome.response, protection=hub)
+    check = hub.verify(response.frame)
+    h = response.header
+    if (h.message_code, h.cra, h.counter) != (
+        command.message_code,
+        Cra.RESPONSE,
+        command.header.counter,
+    ):
+        return "wrong header"
+    if (h.originator, h.recipient) != (device.eui, command.header.originator):
+        return "wrong parties"
+    critical = command.info is not None and command.info.is_critical
+    if check.signature != "valid" if critical else check.mac != "valid":
+        return f"protection {check}"
+    payload = response.payload
+    if isinstance(payload, AccessResponse):
+        results = [r.result for r in payload.results]
+        if len(results) != len(command.payload.specs):  # type: ignore[attr-defined]
+            return "result count"
+        if success and any(results):
+            return f"results {results}"
+    elif isinstance(payload, JoinResponse):
+        if success != (payload.code == 0):
+            return f"join code {payload.code}"
+    else:
+        return f"unexpected payload {type(payload).__name__}"
+    return "ok"
+
+
+@pytest.mark.skipif(not COMMANDS, reason="reference vectors not found (../shared/reference)")
+def test_every_reference_han_command_is_answered(han_pki: Pki, parties_view: Protection) -> None:
+    passed: list[str] = []
+    failed: dict[str, str] = {}
+    unsupported: set[str] = set()
+    for path in COMMANDS:
+        reference = decode_message(read_hex(path))
+        if reference.use_case in UNSUPPORTED:
+            # Signed by the WAN provider, which our test PKI does not hold (nor does the CHF
+            # model WAN-provider anchors): not rebuilt.
+            unsupported.add(reference.use_case)
+            continue
+        wire = _rebuild(path, parties_view)
+        command = decode_message(wire)
+        device = _device(command.header.recipient, han_pki)
+        try:
+            verdict = _answer(device, wire, parties_view, "_SUCCESS_" in path.name)
+        except UnsupportedCommand:
+            unsupported.add(command.use_case or "?")
+            continue
+        if verdict == "ok":
+            passed.append(path.name)
+        else:
+            failed[path.name] = verdict
+    assert failed == {}
+    assert unsupported == set(UNSUPPORTED)
+    assert len(passed) == len(COMMANDS) - len(UNSUPPORTED) == 23
+    print(f"{len(passed)} of {len(COMMANDS)} reference CHF/PPMID commands answered and verified")
+
+
+def test_device_log_change_raises_a_verified_cs14(han_pki: Pki, parties_view: Protection) -> None:
+    hub = CommsHub.from_keystore(CHF, han_pki, PARTIES)
+    [alert] = hub.whitelist(RTDS_LOG[0], NOW, link_key=bytes(range(16)))
+    message = decode_message(alert, protection=parties_view)
+    assert message.header.message_code == 0x0018
+    assert (message.header.cra, message.header.recipient) == (Cra.ALERT, ACB)
+    assert parties_view.verify(message.frame).mac == "valid"
+    payload = message.payload
+    assert isinstance(payload, DataNotification) and payload.alert_code == 0x8F12
+    log = payload.items[2]
+    assert isinstance(log, Structure) and isinstance(log.items[2], Array)
+    first = log.items[2].items[0]
+    assert isinstance(first, Structure) and first.items[0] == OctetString(value=RTDS_LOG[0])
+
+
+def test_join_only_when_whitelisted(han_pki: Pki) -> None:
+    hub = CommsHub.from_keystore(CHF, han_pki, PARTIES)
+    assert not hub.join(PPMID, NOW)
+    assert not hub.joined(PPMID)
+    hub.whitelist(PPMID, NOW)
+    assert hub.join(PPMID, NOW) and hub.joined(PPMID)
+    assert [c for _, c in hub.state.security_log] == [0x8F48, 0x8F12, 0x8F49]
+
+
+def test_ccs08_firmware_transfer_alert_verifies(han_pki: Pki, parties_view: Protection) -> None:
+    hub = CommsHub.from_keystore(CHF, han_pki, PARTIES)
+    wire = hub.firmware_transfer_alert(PPMID, bytes.fromhex("0123ABCD"), NOW)
+    message = decode_message(wire, protection=parties_view)
+    assert message.header.message_code == 0x0128
+    assert parties_view.verify(message.frame).signature == "valid"
+    assert message.payload.to_json()["entity_id"] == PPMID.hex()  # type: ignore[index,call-overload]
+
+
+def test_hub_state_round_trips_through_json(han_pki: Pki) -> None:
+    hub = CommsHub.from_keystore(CHF, han_pki, PARTIES)
+    hub.whitelist(PPMID, NOW, link_key=bytes(16), device_type=5)
+    hub.join(PPMID, NOW)
+    again = CommsHub.from_json(hub.to_json())
+    assert again.state.to_json() == hub.state.to_json()
+    assert again.joined(PPMID)

@@ -1,0 +1,147 @@
+"""Follow one premises through a month (issue 4 §4): 30 days of half-hours from the consumption
+model recorded by the ESME; profile, registers, bills and prepayment credit agree; a UTRN typed
+on the PPMID tops up; supply is disabled at zero credit and re-armed after the top-up; the gas
+battery (when the gas side exists) drains by the model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from smetsnet.devices import Esme
+from smetsnet.devices.battery import BatteryModel
+from smetsnet.devices.consumption import Fuel, half_hourly_wh
+from smetsnet.devices.core import alerts as codes
+from smetsnet.devices.han import CommsHub, Ihd, Ppmid
+from smetsnet.devices.premises import Premises
+from smetsnet.gbcs import crypto
+from smetsnet.gbcs.codec import decode_message
+from smetsnet.gbcs.keystore import KeyUsage
+from smetsnet.gbcs.protection import Protection
+from smetsnet.gbcs.utrn import make_utrn
+from smetsnet.smki.pki import Pki
+from tests.devices.conftest import ESME_EUI, PARTIES, SUPPLIER
+
+CHF = bytes.fromhex("00DB1234567890A2")
+PPMID = bytes.fromhex("00DB1234567890A4")
+IHD = bytes.fromhex("00DB1234567890A5")
+START = datetime(2025, 1, 1, tzinfo=UTC)
+DAYS = 30
+SEED = 20250101
+PRICE = 25_000  # 25p/kWh in 10^-5 GBP: Wh × 25 exactly
+STANDING = 48_000  # 48p/day: 1p per half-hour exactly
+MONTH_WH = sum(
+    int(half_hourly_wh(SEED, (START + timedelta(days=d)).date(), Fuel.ELECTRICITY).sum())
+    for d in range(DAYS)
+)
+
+
+@pytest.fixture(scope="module")
+def month_pki(pki: Pki) -> Pki:
+    for eui in (CHF, PPMID):
+        if pki.public_key(eui, KeyUsage.KEY_AGREEMENT) is None:
+            pki.add_device(eui)
+    return pki
+
+
+def _premises(pki: Pki, *, credit_pence: int) -> Premises:
+    esme = Esme.from_keystore(ESME_EUI, pki, PARTIES)
+    s = esme.state
+    s.payment_mode, s.price, s.standing_charge = "prepayment", PRICE, STANDING
+    s.balance = credit_pence * 1000
+    premises = Premises(
+        seed=SEED,
+        clock=START,
+        hub=CommsHub.from_keystore(CHF, pki, PARTIES),
+        esme=esme,
+        ppmid=Ppmid.from_keystore(PPMID, pki, PARTIES),
+        ihd=Ihd(eui=IHD),
+    )
+    premises.commission(START)
+    return premises
+
+
+def _utrn(pki: Pki, counter: int, pence: int) -> str:
+    pp = pki.private_key(SUPPLIER, KeyUsage.KEY_AGREEMENT, prepayment=True)
+    dev = pki.public_key(ESME_EUI, KeyUsage.KEY_AGREEMENT)
+    assert pp is not None and dev is not None
+    z = crypto.shared_secret(pp, dev)
+    return make_utrn(z, supplier=SUPPLIER, device=ESME_EUI, counter=counter, pence=pence)
+
+
+def _codes(alerts: list[bytes], pki: Pki) -> list[int]:
+    out = []
+    for wire in alerts:
+        payload = decode_message(wire, protection=Protection(pki)).payload
+        out.append(payload.alert_code)  # type: ignore[attr-defined]
+    return out
+
+
+def test_a_month_of_profile_registers_and_bills_agree(month_pki: Pki) -> None:
+    premises = _premises(month_pki, credit_pence=1_000_000)  # enough for the month
+    s = premises.esme.state
+    alerts = []
+    for day in range(1, DAYS + 1):
+        alerts += premises.advance(START + timedelta(days=day))
+    assert alerts == []
+    assert len(s.profile_wh) == 48 * DAYS
+    assert int(s.profile_wh.sum()) == s.import_wh == MONTH_WH
+    expected_bill = PRICE * MONTH_WH // 1000 + STANDING * DAYS
+    assert s.billed == expected_bill
+    assert s.balance == 1_000_000 * 1000 - expected_bill
+    shown = premises.ppmid.display(premises.clock)  # type: ignore[union-attr]
+    assert shown is not None
+    assert shown.electricity_credit_pence == s.balance // 1000
+    assert shown.electricity_import_wh == MONTH_WH
+    ihd = premises.ihd.display(premises.clock)  # type: ignore[union-attr]
+    assert ihd == shown
+
+
+def test_credit_runs_out_then_a_typed_utrn_rearms_the_supply(month_pki: Pki) -> None:
+    premises = _premises(month_pki, credit_pence=3_000)  # £30: gone within the month
+    s, ppmid = premises.esme.state, premises.ppmid
+    assert ppmid is not None
+    daily = []
+    alerts: list[bytes] = []
+    for day in range(1, 16):
+        before = s.balance
+        alerts += premises.advance(START + timedelta(days=day))
+        daily.append(before - s.balance)
+        if s.supply == "disabled":
+            break
+    assert all(d > 0 for d in daily)  # credit falls every day
+    assert s.supply == "disabled" and s.balance <= 0
+    assert _codes(alerts, month_pki) == [codes.CREDIT_BELOW_DISABLEMENT]
+    cut_at = s.import_wh
+    premises.advance(premises.clock + timedelta(days=1))
+    assert s.import_wh == cut_at  # nothing flows while disabled
+    # The consumer types a £20 UTRN on the PPMID: credited, supply armed, then enabled.
+    now = premises.clock
+    utrn = _utrn(month_pki, 7 << 32, 2_000)
+    result = ppmid.enter_utrn(utrn, now)
+    assert result.accepted
+    assert _codes(result.alerts, month_pki) == [codes.SUPPLY_ARMED]
+    assert s.supply == "armed"
+    assert ppmid.enable_supply() and s.supply == "enabled"
+    # The same UTRN again is a duplicate; another meter's is not for this device.
+    again = ppmid.enter_utrn(utrn, now)
+    assert not again.accepted
+    assert _codes(again.alerts, month_pki) == [codes.DUPLICATE_UTRN]
+    premises.advance(now + timedelta(days=1))
+    assert s.import_wh > cut_at
+    assert int(np.asarray(s.profile_wh).sum()) == s.import_wh
+
+
+def test_gas_battery_drains_by_the_model() -> None:
+    if importlib.util.find_spec("smetsnet.devices.gas.premises") is None:
+        pytest.skip("the gas side (smetsnet.devices.gas) is not there yet")
+    model = BatteryModel()
+    remaining = model.full(1)
+    for _ in range(DAYS):
+        model.drain(remaining, wakes=48, messages=8)
+    used = int(model.capacity_nah - remaining[0])
+    assert used == pytest.approx(DAYS * model.per_day_nah(8), rel=1e-9)
