@@ -1,4 +1,5 @@
-"""A small PKI (supplier, network operator, ACB and the RTDS ESME) shared by the device tests."""
+"""A small PKI (supplier, network operator, ACB, WAN provider and the RTDS ESME) shared by the
+device tests."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ TRANS_COS = bytes.fromhex("90B3D51F30000004")
 RECOVERY = bytes.fromhex("90B3D51F30000001")
 ESME_EUI = bytes.fromhex("00DB1234567890A0")
 OTHER_ESME = bytes.fromhex("00DB1234567890AF")
+WAN_PROVIDER = bytes.fromhex("90B3D51F30000007")  # NA_CS02bWPByWP; anchored by the CHF only
 NEW_SUPPLIER = bytes.fromhex("90B3D51F30030000")  # the gaining supplier of a change of supplier
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 PARTIES = {
@@ -29,8 +31,8 @@ PARTIES = {
 }
 
 
-@pytest.fixture(scope="session")
-def pki() -> Pki:
+def make_pki(devices: list[bytes]) -> Pki:
+    """The test parties (every role the device tests use) and ``devices``."""
     pki = Pki.create(at=datetime(2024, 1, 1, tzinfo=UTC))
     pki.add_party(Party(eui=SUPPLIER, role=RemotePartyRole.SUPPLIER))
     pki.add_party(Party(eui=NETWORK_OPERATOR, role=RemotePartyRole.NETWORK_OPERATOR))
@@ -38,9 +40,14 @@ def pki() -> Pki:
     pki.add_party(Party(eui=TRANS_COS, role=RemotePartyRole.TRANSITIONAL_COS))
     pki.add_party(Party(eui=RECOVERY, role=RemotePartyRole.RECOVERY))
     pki.add_party(Party(eui=NEW_SUPPLIER, role=RemotePartyRole.SUPPLIER))
-    pki.add_device(ESME_EUI)
-    pki.add_device(OTHER_ESME)
+    pki.add_party(Party(eui=WAN_PROVIDER, role=RemotePartyRole.WAN_PROVIDER))
+    pki.add_devices(devices)
     return pki
+
+
+@pytest.fixture(scope="session")
+def pki() -> Pki:
+    return make_pki([ESME_EUI, OTHER_ESME])
 
 
 @pytest.fixture(scope="session")

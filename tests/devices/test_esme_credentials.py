@@ -3,6 +3,7 @@ cancellation, credential details (CS02a), authorisation per replacement mode."""
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -162,3 +163,55 @@ def test_credential_details(esme: Esme, hub: Protection) -> None:
     assert supplier.status == 0 and supplier.cells is not None and len(supplier.cells) == 3
     assert {c.subject_unique_id for c in supplier.cells} == {SUPPLIER}
     assert wan.status == 25  # trustAnchorNotFound
+
+
+def test_floor_set_by_an_update_is_enforced(esme: Esme, pki: Pki, hub: Protection) -> None:
+    # supplierBySupplier (6.15.1) with a new floor: the supplier's next commands must reach it.
+    assert esme.receive(_read(hub, SUPPLIER, 100), NOW).response is not None
+    update = UpdateSecurityCredentialsCommand(
+        replacement_mode=2,
+        authorising_cell=TrustAnchorCellId(role=2, key_usage=DS),
+        authorising_seq_number=200,
+        new_floor_seq_number=5000,
+        replacements=(
+            TrustAnchorReplacement(
+                certificate=_cert(pki, SUPPLIER, KeyUsage.DIGITAL_SIGNATURE),
+                target=TrustAnchorCellId(role=2, key_usage=DS),
+            ),
+        ),
+    )
+    out = esme.receive(_send(hub, update, 0x0102, 200, SUPPLIER), NOW)
+    assert out.response is not None and esme.floors[SUPPLIER] == 5000
+    before = copy.deepcopy(esme.state.to_json())
+    low = esme.receive(_read(hub, SUPPLIER, 4999), NOW)  # above the last accepted, below the floor
+    assert low.response is None
+    assert [_alert_code(a) for a in low.alerts] == [codes.SOURCE_LACKS_AUTHORITY]
+    assert esme.state.to_json() == before and SUPPLIER not in esme.last_counters
+    assert esme.receive(_read(hub, SUPPLIER, 5000), NOW).response is not None
+    assert esme.last_counters[SUPPLIER] == 5000
+
+
+def test_update_under_another_modes_code_is_refused(esme: Esme, pki: Pki, hub: Protection) -> None:
+    """The authoriser is chosen by the message code: a supplier-signed 0x0101 (rootByWanProvider)
+    is refused, and so is a supplier-signed 0x0102 whose payload says networkOperatorBy…
+    (mode 3). Nothing executes."""
+    update = UpdateSecurityCredentialsCommand(
+        replacement_mode=3,
+        authorising_cell=TrustAnchorCellId(role=2, key_usage=DS),
+        authorising_seq_number=300,
+        new_floor_seq_number=9000,
+        replacements=(
+            TrustAnchorReplacement(
+                certificate=_cert(pki, SUPPLIER, KeyUsage.DIGITAL_SIGNATURE),
+                target=TrustAnchorCellId(role=2, key_usage=DS),
+            ),
+        ),
+    )
+    before = copy.deepcopy(esme.security_json())
+    for code in (0x0101, 0x0102):
+        out = esme.receive(_send(hub, update, code, 300 + code, SUPPLIER), NOW)
+        assert out.response is None
+        assert [_alert_code(a) for a in out.alerts] == [codes.SOURCE_LACKS_AUTHORITY]
+    after = esme.security_json()
+    assert after["floors"] == before["floors"]
+    assert after["last_counters"] == before["last_counters"]

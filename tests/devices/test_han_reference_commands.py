@@ -2,46 +2,44 @@
 hub (…90A2) or to the PPMID (…90A4), re-built with our PKI, is executed by a fresh device and
 answered with a response of the same message code that our decoder verifies.
 
-UNSUPPORTED lists, with reasons, exactly the use cases that are not answered.
+All 24 are answered, CS02b WAN-provider-by-WAN-provider included (the CHF anchors the WAN
+provider of our test PKI).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from smetsnet.devices.core.device import SimulatedDevice, UnsupportedCommand
+from smetsnet.devices.core.device import SimulatedDevice
+from smetsnet.devices.core.keys import Role
 from smetsnet.devices.han import CommsHub, LogEntry, Ppmid
+from smetsnet.gbcs.asn1 import UpdateSecurityCredentialsResponse
 from smetsnet.gbcs.asn1.join import JoinResponse
-from smetsnet.gbcs.builders import build_message
 from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.dlms import AccessResponse, Array, DataNotification, OctetString, Structure
 from smetsnet.gbcs.frame import Cra
+from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.protection import Protection
-from smetsnet.smki.pki import Party, Pki
-from smetsnet.smki.profile import RemotePartyRole
+from smetsnet.smki.pki import Pki
 from tests.devices.conftest import (
     ACB,
-    NETWORK_OPERATOR,
     NOW,
     PARTIES,
-    RECOVERY,
-    SUPPLIER,
-    TRANS_COS,
+    WAN_PROVIDER,
+    make_pki,
 )
-from tests.support.vectors import read_hex, rtds_files, split_vector
+from tests.devices.test_reference_commands import _rebuild
+from tests.support.vectors import rtds_files, split_vector
 
 CHF = bytes.fromhex("00DB1234567890A2")
 PPMID = bytes.fromhex("00DB1234567890A4")
 #: devices the RTDS CHF commands name in its log (CCS02/CCS03 act on them)
 RTDS_LOG = (bytes.fromhex("00DB1234567890A0"), bytes.fromhex("00DB1234567890A1"))
 
-#: use case -> why the HAN devices do not answer it.
-UNSUPPORTED: dict[str, str] = {
-    "CS02b": "WAN-provider-by-WAN-provider credentials update to the CHF (ASN.1) not modelled",
-}
+#: The comms hub also anchors the WAN provider (CS02b WAN-by-WAN, 0x0105).
+CHF_PARTIES = {**PARTIES, Role.WAN_PROVIDER: WAN_PROVIDER}
 
 
 def _han_commands() -> list[Path]:
@@ -62,14 +60,7 @@ COMMANDS = _han_commands()
 
 @pytest.fixture(scope="module")
 def han_pki() -> Pki:
-    pki = Pki.create(at=datetime(2024, 1, 1, tzinfo=UTC))
-    pki.add_party(Party(eui=SUPPLIER, role=RemotePartyRole.SUPPLIER))
-    pki.add_party(Party(eui=NETWORK_OPERATOR, role=RemotePartyRole.NETWORK_OPERATOR))
-    pki.add_party(Party(eui=ACB, role=RemotePartyRole.ACCESS_CONTROL_BROKER))
-    pki.add_party(Party(eui=TRANS_COS, role=RemotePartyRole.TRANSITIONAL_COS))
-    pki.add_party(Party(eui=RECOVERY, role=RemotePartyRole.RECOVERY))
-    pki.add_devices([CHF, PPMID])
-    return pki
+    return make_pki([CHF, PPMID])
 
 
 @pytest.fixture(scope="module")
@@ -77,24 +68,9 @@ def parties_view(han_pki: Pki) -> Protection:
     return Protection(han_pki)
 
 
-def _rebuild(path: Path, hub: Protection) -> bytes:
-    m = decode_message(read_hex(path))
-    h = m.header
-    return build_message(
-        payload=m.payload,
-        originator=h.originator,
-        recipient=h.recipient,
-        counter=h.counter,
-        message_code=h.message_code,
-        date_time=h.date_time,
-        protection=hub,
-        sign=bool(m.frame.signature),
-    ).frame.to_bytes()
-
-
 def _device(recipient: bytes, pki: Pki) -> SimulatedDevice:
     if recipient == CHF:
-        hub = CommsHub.from_keystore(CHF, pki, PARTIES)
+        hub = CommsHub.from_keystore(CHF, pki, CHF_PARTIES)
         for eui in RTDS_LOG:
             hub.state.add(LogEntry(eui=eui, link_key=bytes(16)))
         return hub
@@ -130,6 +106,10 @@ def _answer(device: SimulatedDevice, wire: bytes, hub: Protection, success: bool
     elif isinstance(payload, JoinResponse):
         if success != (payload.code == 0):
             return f"join code {payload.code}"
+    elif isinstance(payload, UpdateSecurityCredentialsResponse):
+        statuses = [o.status for o in payload.outcome.outcomes] if payload.outcome else None
+        if success and statuses != [0]:
+            return f"credential outcomes {statuses}"
     else:
         return f"unexpected payload {type(payload).__name__}"
     return "ok"
@@ -139,30 +119,30 @@ def _answer(device: SimulatedDevice, wire: bytes, hub: Protection, success: bool
 def test_every_reference_han_command_is_answered(han_pki: Pki, parties_view: Protection) -> None:
     passed: list[str] = []
     failed: dict[str, str] = {}
-    unsupported: set[str] = set()
     for path in COMMANDS:
-        reference = decode_message(read_hex(path))
-        if reference.use_case in UNSUPPORTED:
-            # Signed by the WAN provider, which our test PKI does not hold (nor does the CHF
-            # model WAN-provider anchors): not rebuilt.
-            unsupported.add(reference.use_case)
-            continue
         wire = _rebuild(path, parties_view)
-        command = decode_message(wire)
-        device = _device(command.header.recipient, han_pki)
-        try:
-            verdict = _answer(device, wire, parties_view, "_SUCCESS_" in path.name)
-        except UnsupportedCommand:
-            unsupported.add(command.use_case or "?")
-            continue
+        device = _device(decode_message(wire).header.recipient, han_pki)
+        verdict = _answer(device, wire, parties_view, "_SUCCESS_" in path.name)
         if verdict == "ok":
             passed.append(path.name)
         else:
             failed[path.name] = verdict
     assert failed == {}
-    assert unsupported == set(UNSUPPORTED)
-    assert len(passed) == len(COMMANDS) - len(UNSUPPORTED) == 23
+    assert len(passed) == len(COMMANDS) == 24
     print(f"{len(passed)} of {len(COMMANDS)} reference CHF/PPMID commands answered and verified")
+
+
+@pytest.mark.skipif(not COMMANDS, reason="reference vectors not found (../shared/reference)")
+def test_wan_provider_update_replaces_its_anchor_on_the_hub(
+    han_pki: Pki, parties_view: Protection
+) -> None:
+    [path] = [p for p in COMMANDS if "CS02bWPByWP" in p.name]
+    hub = _device(CHF, han_pki)
+    cell = (Role.WAN_PROVIDER, KeyUsage.DIGITAL_SIGNATURE, False)
+    before = hub.anchors[cell]
+    assert hub.receive(_rebuild(path, parties_view), NOW).response is not None
+    after = hub.anchors[cell]
+    assert after.eui == WAN_PROVIDER and after.point != before.point  # the RTDS certificate's key
 
 
 def test_device_log_change_raises_a_verified_cs14(han_pki: Pki, parties_view: Protection) -> None:

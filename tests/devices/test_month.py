@@ -1,21 +1,22 @@
 """Follow one premises through a month (issue 4 §4): 30 days of half-hours from the consumption
 model recorded by the ESME; profile, registers, bills and prepayment credit agree; a UTRN typed
-on the PPMID tops up; supply is disabled at zero credit and re-armed after the top-up; the gas
-battery (when the gas side exists) drains by the model.
+on the PPMID tops up; supply is disabled at zero credit and re-armed after the top-up. The gas
+side (GSME + GPF on the same premises): the profile agrees with the volume register, the bill
+with the gas tariff, prepayment credit falls and a remote top-up (CS01b) raises it, and the
+battery drains by the model per wake and per message.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from smetsnet.devices import Esme
-from smetsnet.devices.battery import BatteryModel
-from smetsnet.devices.consumption import Fuel, half_hourly_wh
+from smetsnet.devices.consumption import Fuel, gas_litres, half_hourly_wh
 from smetsnet.devices.core import alerts as codes
+from smetsnet.devices.gas import GasPremises, Gpf, Gsme
 from smetsnet.devices.han import CommsHub, Ihd, Ppmid
 from smetsnet.devices.premises import Premises
 from smetsnet.gbcs import crypto
@@ -25,6 +26,8 @@ from smetsnet.gbcs.protection import Protection
 from smetsnet.gbcs.utrn import make_utrn
 from smetsnet.smki.pki import Pki
 from tests.devices.conftest import ESME_EUI, PARTIES, SUPPLIER
+from tests.devices.test_gas_premises import Hub, _top_up
+from tests.devices.test_gas_reference_commands import GPF_EUI, GSME_EUI
 
 CHF = bytes.fromhex("00DB1234567890A2")
 PPMID = bytes.fromhex("00DB1234567890A4")
@@ -38,17 +41,22 @@ MONTH_WH = sum(
     int(half_hourly_wh(SEED, (START + timedelta(days=d)).date(), Fuel.ELECTRICITY).sum())
     for d in range(DAYS)
 )
+GAS_PRICE = 7_000  # 7p/kWh: Wh × 7 exactly
+GAS_STANDING = 28_800  # 28.8p/day: 600 per half-hour exactly
+GAS_WH = np.concatenate(
+    [half_hourly_wh(SEED, (START + timedelta(days=d)).date(), Fuel.GAS) for d in range(DAYS)]
+)
 
 
 @pytest.fixture(scope="module")
 def month_pki(pki: Pki) -> Pki:
-    for eui in (CHF, PPMID):
+    for eui in (CHF, PPMID, GSME_EUI, GPF_EUI):
         if pki.public_key(eui, KeyUsage.KEY_AGREEMENT) is None:
             pki.add_device(eui)
     return pki
 
 
-def _premises(pki: Pki, *, credit_pence: int) -> Premises:
+def _premises(pki: Pki, *, credit_pence: int, gas: GasPremises | None = None) -> Premises:
     esme = Esme.from_keystore(ESME_EUI, pki, PARTIES)
     s = esme.state
     s.payment_mode, s.price, s.standing_charge = "prepayment", PRICE, STANDING
@@ -60,9 +68,19 @@ def _premises(pki: Pki, *, credit_pence: int) -> Premises:
         esme=esme,
         ppmid=Ppmid.from_keystore(PPMID, pki, PARTIES),
         ihd=Ihd(eui=IHD),
+        gas=gas,
     )
     premises.commission(START)
     return premises
+
+
+def _gas(pki: Pki, *, credit_pence: int) -> GasPremises:
+    gsme = Gsme.from_keystore(GSME_EUI, pki, PARTIES)
+    s = gsme.state
+    s.payment_mode, s.price, s.standing_charge = "prepayment", GAS_PRICE, GAS_STANDING
+    s.credit = credit_pence * 1000
+    gpf = Gpf.from_keystore(GPF_EUI, pki, PARTIES)
+    return GasPremises(gsme=gsme, gpf=gpf, start=START, seed=SEED)
 
 
 def _utrn(pki: Pki, counter: int, pence: int) -> str:
@@ -136,12 +154,38 @@ def test_credit_runs_out_then_a_typed_utrn_rearms_the_supply(month_pki: Pki) -> 
     assert int(np.asarray(s.profile_wh).sum()) == s.import_wh
 
 
-def test_gas_battery_drains_by_the_model() -> None:
-    if importlib.util.find_spec("smetsnet.devices.gas.premises") is None:
-        pytest.skip("the gas side (smetsnet.devices.gas) is not there yet")
-    model = BatteryModel()
-    remaining = model.full(1)
-    for _ in range(DAYS):
-        model.drain(remaining, wakes=48, messages=8)
-    used = int(model.capacity_nah - remaining[0])
-    assert used == pytest.approx(DAYS * model.per_day_nah(8), rel=1e-9)
+def test_a_month_of_gas_profile_bill_credit_top_up_and_battery(month_pki: Pki) -> None:
+    gas = _gas(month_pki, credit_pence=50_000)  # £500
+    premises = _premises(month_pki, credit_pence=1_000_000, gas=gas)
+    s, battery = gas.gsme.state, gas.battery
+    credit = [s.credit]
+    for day in range(1, DAYS + 1):
+        if day == 15:  # a £20 remote top-up, queued on the GPF until the next wake
+            assert (
+                premises.deliver(_top_up(Hub(Protection(month_pki)), gas, 2_000), premises.clock)
+                == []
+            )
+        out = premises.advance(START + timedelta(days=day))
+        credit.append(s.credit)
+        if day == 15:
+            (response,) = out  # the CS01b response, passed back at the wake
+            assert decode_message(response).header.originator == GSME_EUI
+    assert s.supply == "enabled"
+    # profile and registers
+    assert len(s.profile_l) == 48 * DAYS
+    assert int(s.profile_l.sum()) == s.litres == int(gas_litres(GAS_WH.astype(np.uint32)).sum())
+    assert s.energy_wh == int(GAS_WH.sum())
+    # the bill at the gas tariff; credit falls every day except the top-up's
+    billed = GAS_PRICE * int(GAS_WH.sum()) // 1000 + GAS_STANDING * DAYS
+    assert s.billed == billed
+    assert s.credit == 50_000 * 1000 - billed + 2_000 * 1000
+    falls = np.diff(credit).tolist()
+    assert all(f < 0 for i, f in enumerate(falls) if i != 14)
+    assert falls[14] > 0  # the top-up outweighs a day's gas
+    # battery: every wake, plus the top-up command and its response
+    per_wake = battery.sleep_nah_per_wake + battery.wake_nah
+    used = battery.capacity_nah - int(s.battery_nah[0])
+    assert used == 48 * DAYS * per_wake + 2 * battery.message_nah
+    # the consumer devices show the gas side
+    shown = premises.ppmid.display(premises.clock)  # type: ignore[union-attr]
+    assert shown is not None and shown.gas_credit_pence == s.credit // 1000

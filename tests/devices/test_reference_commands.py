@@ -7,27 +7,33 @@ test asserts that exactly those fail, so nothing is skipped silently.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from smetsnet.devices import Esme
 from smetsnet.devices.core.device import UnsupportedCommand
 from smetsnet.gbcs import asn1
 from smetsnet.gbcs.asn1 import Asn1Payload
 from smetsnet.gbcs.builders import build_message
-from smetsnet.gbcs.codec import decode_message
+from smetsnet.gbcs.codec import GbcsMessage, decode_message
 from smetsnet.gbcs.dlms import AccessResponse
 from smetsnet.gbcs.frame import Cra
+from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.protection import Protection
-from smetsnet.smki.pki import Pki
+from smetsnet.smki.bundle import CertificateEntry
+from smetsnet.smki.pki import Party, Pki
+from smetsnet.smki.profile import RemotePartyRole
 from tests.devices.conftest import ESME_EUI, NOW, PARTIES
 from tests.support.vectors import read_hex, rtds_files, split_vector
 
-#: use case -> why the ESME does not answer it yet.
-UNSUPPORTED: dict[str, str] = {
-    "ECS21b:URP": "response to an unknown remote party (KA certificate in the header) not modelled",
-}
+#: use case -> why the ESME does not answer it yet (none left in RTDS 4.5.0).
+UNSUPPORTED: dict[str, str] = {}
+#: The "unknown remote party" of ECS21b URP: a KA certificate from a PKI the ESME does not anchor.
+URP_EUI = bytes.fromhex("90B3D51F30010099")
 
 
 def _esme_commands() -> list[Path]:
@@ -46,10 +52,26 @@ def _esme_commands() -> list[Path]:
 COMMANDS = _esme_commands()
 
 
-def _rebuild(path: Path, hub: Protection) -> bytes:
-    """The reference command with the same typed fields, protected by OUR PKI."""
+@pytest.fixture(scope="module")
+def urp() -> CertificateEntry:
+    """A KA certificate (and its private key) of a party that is no trust anchor of the ESME."""
+    other = Pki.create(at=NOW)
+    return other.issue_organisation(
+        Party(eui=URP_EUI, role=RemotePartyRole.SUPPLIER), KeyUsage.KEY_AGREEMENT, at=NOW
+    )
+
+
+def _rebuild(path: Path, hub: Protection, urp: CertificateEntry | None = None) -> bytes:
+    """The reference command with the same typed fields, protected by OUR PKI (and, for a URP
+    command, carrying ``urp``'s certificate for ``urp`` as the supplementary remote party)."""
     m = decode_message(read_hex(path))
     h = m.header
+    if urp is not None and h.certificate is not None and urp.certificate is not None:
+        h = replace(
+            h,
+            supplementary_remote_party=urp.eui,
+            certificate=urp.certificate.public_bytes(Encoding.DER),
+        )
     return build_message(
         payload=m.payload,
         originator=h.originator,
@@ -91,15 +113,45 @@ def _key(path: Path, use_case: str) -> str:
     return f"{use_case}:URP" if "_URP_" in path.name else use_case
 
 
-def _answer(esme: Esme, wire: bytes, hub: Protection) -> str:
+def _answer(esme: Esme, wire: bytes, hub: Protection, urp: CertificateEntry) -> str:
     """'ok', or why the answer is not acceptable."""
     command = decode_message(wire)
+    if command.header.certificate is not None:
+        return _answer_urp(esme, wire, hub, urp)
     outcome = esme.receive(wire, NOW)
     if outcome.response is None:
         return (
             f"no response; alerts {[decode_message(a).payload.to_json() for a in outcome.alerts]}"
         )
-    response = decode_message(outcome.response, protection=hub)
+    return _verdict(command, outcome.response, hub)
+
+
+def _answer_urp(esme: Esme, wire: bytes, hub: Protection, urp: CertificateEntry) -> str:
+    """ECS21b URP: the answer names the supplementary party and counters, and its daily log
+    opens only with the private key of the certificate the command carried."""
+    command = decode_message(wire)
+    outcome = esme.receive(wire, NOW)
+    if outcome.response is None:
+        return "no response"
+    h = decode_message(outcome.response).header
+    if (h.supplementary_remote_party, h.supplementary_remote_party_counter) != (
+        urp.eui,
+        command.header.supplementary_remote_party_counter,
+    ) or h.supplementary_originator_counter is None:
+        return "supplementary fields"
+    sealed = decode_message(outcome.response, protection=hub).payload
+    if not isinstance(sealed, AccessResponse) or [p.status for p in sealed.protected] != ["no-key"]:
+        return "readable without the unknown party's key"
+    return _verdict(command, outcome.response, hub, urp.private_key)
+
+
+def _verdict(
+    command: GbcsMessage,
+    wire: bytes,
+    hub: Protection,
+    unknown_party_key: ec.EllipticCurvePrivateKey | None = None,
+) -> str:
+    response = decode_message(wire, protection=hub, unknown_party_key=unknown_party_key)
     check = hub.verify(response.frame)
     h = response.header
     if (h.message_code, h.cra, h.counter) != (
@@ -128,18 +180,20 @@ def _answer(esme: Esme, wire: bytes, hub: Protection) -> str:
 
 
 @pytest.mark.skipif(not COMMANDS, reason="reference vectors not found (../shared/reference)")
-def test_every_reference_esme_command_is_answered(pki: Pki, hub: Protection) -> None:
+def test_every_reference_esme_command_is_answered(
+    pki: Pki, hub: Protection, urp: CertificateEntry
+) -> None:
     passed: list[str] = []
     failed: dict[str, str] = {}
     unsupported: set[str] = set()
     skipped = 0
     for path in COMMANDS:
-        wire = _rebuild(path, hub)
+        wire = _rebuild(path, hub, urp)
         use_case = decode_message(wire).use_case or "?"
         esme = Esme.from_keystore(ESME_EUI, pki, PARTIES)
         key = _key(path, use_case)
         try:
-            verdict = _answer(esme, wire, hub)
+            verdict = _answer(esme, wire, hub, urp)
         except UnsupportedCommand:
             unsupported.add(key)
             skipped += 1
@@ -156,5 +210,5 @@ def test_every_reference_esme_command_is_answered(pki: Pki, hub: Protection) -> 
     assert failed == {}
     assert unsupported == set(UNSUPPORTED)
     assert len(passed) + skipped == len(COMMANDS)
-    assert len(passed) >= 199, len(passed)  # of 200 in RTDS 4.5.0; 1 is the URP read
+    assert len(passed) == len(COMMANDS) == 200, len(passed)  # RTDS 4.5.0, URP read included
     print(f"{len(passed)} of {len(COMMANDS)} reference ESME commands answered and verified")

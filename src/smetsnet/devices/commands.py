@@ -1,11 +1,16 @@
 """``smetsnet device …``: let a simulated device answer a GBCS message (the lead registers
 ``device_app`` in the main CLI).
 
-``respond --pki DIR --device EUI [--state FILE] [--json] HEXFILE`` delivers the hex message to an
-ESME whose keys come from the PKI folder (``smetsnet pki`` format, or an RTDS-style key folder)
-and whose trust anchors are the DCC test parties found there; the state file, when given, is
-read first (if it exists) and written back afterwards, so counters, credit and tariffs persist.
-Prints the response and the alerts as hex, one per line, or decoded with ``--json``.
+``respond --pki DIR --device EUI [--type T] [--state FILE] [--json] HEXFILE`` delivers the hex
+message to a simulated device (ESME, GSME, GPF, CHF or PPMID) whose keys come from the PKI folder
+(``smetsnet pki`` format, or an RTDS-style key folder) and whose trust anchors are the DCC test
+parties found there. The device type is ``--type``, else the ``type`` saved in the state file,
+else ESME: SMKI device certificates name the device (its EUI) but not its type, so the PKI alone
+cannot tell a GSME from an ESME. The state file, when given, is read first (if it exists) and
+written back afterwards, so counters, credit, tariffs and held commands persist. A GSME answers
+at once (the command stands for its next wake, when the GPF hands it over). Work that fell due
+(future-dated commands) runs first. Prints the response and the alerts as hex, one per line, or
+decoded with ``--json``.
 """
 
 from __future__ import annotations
@@ -13,13 +18,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Protocol
 
 import typer
 
-from smetsnet.devices.core.device import UnsupportedCommand
+from smetsnet.devices.core.device import Outcome, UnsupportedCommand
 from smetsnet.devices.core.keys import Role
 from smetsnet.devices.esme import Esme
+from smetsnet.devices.gas import Gpf, Gsme
+from smetsnet.devices.han import CommsHub, Ppmid
 from smetsnet.errors import SmetsnetError
 from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.keystore import KeyStore
@@ -44,10 +51,42 @@ def _keystore(folder: Path) -> KeyStore:
     return load_pki(folder) if is_pki_folder(folder) else FolderKeyStore(folder)
 
 
-def _device(keystore: KeyStore, eui: bytes, state: Path | None) -> Esme:
-    if state is not None and state.is_file():
-        return Esme.from_json(json.loads(state.read_text()))
-    return Esme.from_keystore(eui, keystore, DEFAULT_PARTIES)
+class _Device(Protocol):
+    def receive(self, wire: bytes, now: datetime) -> Outcome: ...
+
+    def tick(self, now: datetime) -> list[bytes]: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class _Kind(Protocol):
+    def from_keystore(
+        self, eui: bytes, keystore: KeyStore, parties: dict[Role, bytes]
+    ) -> _Device: ...
+
+    def from_json(self, data: dict[str, Any]) -> _Device: ...
+
+
+#: Device type -> its class (every one loads from a key store and from its own state JSON).
+KINDS: dict[str, _Kind] = {
+    "ESME": Esme,
+    "GSME": Gsme,
+    "GPF": Gpf,
+    "CHF": CommsHub,
+    "PPMID": Ppmid,
+}
+
+
+def _device(keystore: KeyStore, eui: bytes, state: Path | None, kind: str | None) -> _Device:
+    saved = json.loads(state.read_text()) if state is not None and state.is_file() else None
+    name = (kind or (saved or {}).get("type") or "ESME").upper()
+    if name not in KINDS:
+        raise ValueError(f"unknown device type {name!r} (one of {', '.join(KINDS)})")
+    if saved is not None:
+        if saved.get("type", name) != name:
+            raise ValueError(f"the state file holds a {saved.get('type')}, not a {name}")
+        return KINDS[name].from_json(saved)
+    return KINDS[name].from_keystore(eui, keystore, DEFAULT_PARTIES)
 
 
 @device_app.command("respond")
@@ -57,20 +96,25 @@ def respond(
     device: Annotated[str, typer.Option("--device", help="the device's EUI-64")],
     state: Annotated[Path | None, typer.Option("--state", help="device state JSON file")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print decoded JSON")] = False,
+    kind: Annotated[
+        str | None, typer.Option("--type", help="ESME, GSME, GPF, CHF or PPMID (default ESME)")
+    ] = None,
 ) -> None:
-    """Deliver one message to a simulated ESME and print its response and alerts."""
+    """Deliver one message to a simulated device and print its response and alerts."""
     try:
         keystore = _keystore(pki)
         eui = bytes.fromhex(device.replace("-", ""))
-        meter = _device(keystore, eui, state)
+        meter = _device(keystore, eui, state, kind)
         wire = bytes.fromhex("".join(hexfile.read_text().split()))
-        outcome = meter.receive(wire, datetime.now(UTC))
+        now = datetime.now(UTC)
+        due = meter.tick(now)
+        outcome = meter.receive(wire, now)
     except (SmetsnetError, UnsupportedCommand, ValueError, KeyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     if state is not None:
         state.write_text(json.dumps(meter.to_json()))
-    messages = ([outcome.response] if outcome.response is not None else []) + outcome.alerts
+    messages = due + ([outcome.response] if outcome.response is not None else []) + outcome.alerts
     protection = Protection(keystore)
     for message in messages:
         if as_json:

@@ -8,34 +8,34 @@ recorded into the ESME (registers, profile, billing, prepayment), due work runs,
 side wakes. A power outage stops recording until the restore, which raises ECS80 to the
 network operator.
 
-The gas side is duck-typed so the premises does not depend on its module: any object with
-``deliver(wire, now) -> list[bytes]`` and ``advance(now) -> list[bytes]`` (and ``to_json()``
-for saving) will do.
+The gas side is a :class:`~smetsnet.devices.gas.GasPremises` (GSME and the GPF on the comms
+hub); it is optional. Commissioning whitelists the GSME on the CHF too and joins the PPMID to the
+GSME with its key-agreement key (as CS03C), so the PPMID's emergency-credit request (PCS02) and
+its gas display work.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from smetsnet.devices.consumption import Fuel, half_hourly_wh
 from smetsnet.devices.core.device import Alert
 from smetsnet.devices.esme import Esme
+from smetsnet.devices.gas import GasPremises
 from smetsnet.devices.han import CommsHub, Ihd, Ppmid
 from smetsnet.errors import GbcsError
 from smetsnet.gbcs.codec import decode_message
+from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.inventory.model import DeviceType
 
 HALF_HOUR = timedelta(minutes=30)
 TAMPER = 0x8F3F  # unauthorised physical access, tamper detect (DOMAIN.md §7)
 
 
-class GasSide(Protocol):
-    def deliver(self, wire: bytes, now: datetime) -> list[bytes]: ...
-
-    def advance(self, now: datetime) -> list[bytes]: ...
+GasSide = GasPremises
 
 
 class Premises:
@@ -77,9 +77,15 @@ class Premises:
         members += [
             (d.eui, t) for d, t in ((self.ppmid, DeviceType.PPMID), (self.ihd, DeviceType.IHD)) if d
         ]
+        if self.gas is not None:
+            members.append((self.gas.gsme.eui, DeviceType.GSME))
         for eui, kind in members:
             out += self.hub.whitelist(eui, now, link_key=bytes(16), device_type=int(kind))
             self.hub.join(eui, now)
+        if self.gas is not None and self.ppmid is not None:
+            self.gas.join_ppmid(
+                self.ppmid.eui, self.ppmid.keys.public_point(KeyUsage.KEY_AGREEMENT)
+            )
         return out
 
     # -- messages -------------------------------------------------------------------------------
@@ -140,7 +146,6 @@ class Premises:
 
     # -- persistence ----------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        gas_json = getattr(self.gas, "to_json", None)
         return {
             "seed": self.seed,
             "clock": self.clock.isoformat(),
@@ -149,13 +154,13 @@ class Premises:
             "esme": self.esme.to_json(),
             "ppmid": self.ppmid.to_json() if self.ppmid else None,
             "ihd": self.ihd.to_json() if self.ihd else None,
-            "gas": gas_json() if callable(gas_json) else None,
+            "gas": self.gas.to_json() if self.gas is not None else None,
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], *, gas: GasSide | None = None) -> Premises:
-        """Load a saved premises (the gas side is loaded by its own module and passed in)."""
-        ihd = data.get("ihd")
+    def from_json(cls, data: dict[str, Any]) -> Premises:
+        """Load a saved premises (with its gas side when it has one)."""
+        ihd, gas = data.get("ihd"), data.get("gas")
         premises = cls(
             seed=int(data["seed"]),
             clock=datetime.fromisoformat(data["clock"]),
@@ -163,7 +168,7 @@ class Premises:
             esme=Esme.from_json(data["esme"]),
             ppmid=Ppmid.from_json(data["ppmid"]) if data.get("ppmid") else None,
             ihd=Ihd(eui=bytes.fromhex(ihd["eui"])) if ihd else None,
-            gas=gas,
+            gas=GasPremises.from_json(gas) if gas else None,
         )
         since = data.get("outage_since")
         premises.outage_since = datetime.fromisoformat(since) if since else None

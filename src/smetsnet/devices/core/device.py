@@ -21,18 +21,20 @@ critical (no MAC, as in every critical RTDS response) and MAC'd otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from smetsnet.devices.core import alerts as codes
 from smetsnet.devices.core import credentials as cs02
 from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
-from smetsnet.devices.core.protection import DeviceProtection
+from smetsnet.devices.core.protection import DeviceProtection, UnknownParty
 from smetsnet.devices.core.schedule import Held, cancel, take_due
 from smetsnet.errors import GbcsError
 from smetsnet.gbcs import crypto
 from smetsnet.gbcs.asn1 import (
+    Certificate,
     ProvideDeviceCertificateCommand,
     ProvideSecurityCredentialDetailsCommand,
     UpdateDeviceCertificateCommand,
@@ -50,7 +52,7 @@ from smetsnet.gbcs.dlms import (
     from_seconds_since_2000,
     seconds_since_2000,
 )
-from smetsnet.gbcs.frame import Cra, Frame
+from smetsnet.gbcs.frame import Cra, Frame, GroupingHeader
 from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER
 from smetsnet.gbcs.registry import TOP_UP_COMMAND, message_code_info
@@ -58,14 +60,21 @@ from smetsnet.gbcs.registry import TOP_UP_COMMAND, message_code_info
 KA, DS = KeyUsage.KEY_AGREEMENT, KeyUsage.DIGITAL_SIGNATURE
 
 #: Who must sign a critical command, when not the supplier (CS02b modes; GBCS-PAYLOADS §5).
+#: A device type extends it through :attr:`SimulatedDevice.SIGNERS` (e.g. the PPMID's joins).
 SIGNER_ROLES: dict[int, frozenset[Role]] = {
+    0x0101: frozenset({Role.WAN_PROVIDER}),  # rootByWanProvider
     0x0103: frozenset({Role.NETWORK_OPERATOR}),
     0x0104: frozenset({Role.ACCESS_CONTROL_BROKER}),
+    0x0105: frozenset({Role.WAN_PROVIDER}),  # NA_CS02bWPByWP, to the CHF
+    0x0106: frozenset({Role.TRANSITIONAL_COS}),  # transCoSByTransCoS
     0x0107: frozenset({Role.TRANSITIONAL_COS}),
     0x0108: frozenset({Role.RECOVERY}),
     0x0109: frozenset({Role.ROOT}),
     0x0125: frozenset({Role.LOAD_CONTROLLER}),
 }
+#: The credentials replacement mode each CS02b/CS02g message code carries (0x0100 + mode; CS02g
+#: 0x0125 mode 10, 0x0126 mode 11): the authoriser is chosen by the code, so they must agree.
+REPLACEMENT_MODE_OF_CODE = {**{0x0100 + mode: mode for mode in range(10)}, 0x0125: 10, 0x0126: 11}
 #: Critical commands the ACB authorises by its MAC alone (8.5_CS02bACBByACB arrives unsigned).
 MAC_AUTHORISED = {0x0104: frozenset({Role.ACCESS_CONTROL_BROKER})}
 #: Signed commands that may arrive without a MAC (recovery/contingency, CS02f: vectors
@@ -133,6 +142,11 @@ class SimulatedDevice:
         "operational",
     )
 
+    #: use case -> roles that may sign it when critical (default: the supplier)
+    SIGNERS: ClassVar[Mapping[int, frozenset[Role]]] = SIGNER_ROLES
+    #: use cases answered to an unknown remote party's certificate (URP; the ESME: ECS21b)
+    UNKNOWN_PARTY_CODES: ClassVar[frozenset[int]] = frozenset()
+
     def __init__(self, *, identity: Identity, keys: DeviceKeys, anchors: TrustAnchors) -> None:
         self.identity = identity
         self.keys = keys
@@ -152,13 +166,14 @@ class SimulatedDevice:
     def eui(self) -> bytes:
         return self.identity.eui
 
-    def protection(self) -> DeviceProtection:
+    def protection(self, unknown_party: UnknownParty | None = None) -> DeviceProtection:
         acb = self.anchors.get((Role.ACCESS_CONTROL_BROKER, KA, False))
         return DeviceProtection(
             eui=self.eui,
             keys=self.keys,
             anchors=self.anchors,
             access_control_broker=acb.eui if acb is not None else ACCESS_CONTROL_BROKER,
+            unknown_party=unknown_party,
         )
 
     # -- receiving ------------------------------------------------------------------------------
@@ -166,6 +181,7 @@ class SimulatedDevice:
         protection = self.protection()
         try:
             message = self._check(wire, protection)
+            protection = self._for_unknown_party(message.header, protection)
         except Rejected as rejected:
             return Outcome(response=None, alerts=[self.alert(codes_alert(rejected.alert), now)])
         execution = self.execute_security(message, now) or self.execute(message, now, protection)
@@ -183,23 +199,62 @@ class SimulatedDevice:
             raise Rejected(codes.COMMAND_INTEGRITY_FAILED, "not a command for this device")
         if not (message.frame.mac is None and header.message_code in NO_MAC_CODES):
             self._check_mac(message.frame, protection)
-        roles = self.anchors.roles_of(header.originator)
-        if header.message_code in MAC_AUTHORISED:
-            if not MAC_AUTHORISED[header.message_code] & roles:
-                raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "originator may not authorise this")
-        elif info.is_critical:
-            signers = SIGNER_ROLES.get(header.message_code, SUPPLIER_SIGNS) & roles
-            if not signers:
-                raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "originator may not sign this")
-            self._check_signature(message.frame, signers)
-        elif not roles & NON_CRITICAL_SENDERS:
-            raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "originator is not a trusted party")
+        self._check_authority(message.frame, info.is_critical)
+        self._check_mode_matches_code(message)
         self._check_counter(header.originator, header.counter, info.kind == TOP_UP_COMMAND)
         if not self.operational:
             raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "device is not operational")
         if info.kind != TOP_UP_COMMAND:
             self.last_counters[header.originator] = header.counter
         return message
+
+    def _for_unknown_party(
+        self, header: GroupingHeader, protection: DeviceProtection
+    ) -> DeviceProtection:
+        """URP: the command carries the reader's KA certificate (not a trust anchor), so
+        the answer is encrypted to it under a fresh supplementary originator counter, drawn
+        from the device's own originator counter (alerts and URP answers share one sequence).
+        The device checks the certificate's key usage and subject only: it holds no CA
+        certificate to check the chain with."""
+        if header.certificate is None or header.message_code not in self.UNKNOWN_PARTY_CODES:
+            return protection
+        parsed = cs02.parse_certificate(Certificate(der=header.certificate))
+        if parsed is None or parsed.usage != KA or parsed.eui != header.supplementary_remote_party:
+            raise Rejected(codes.COMMAND_INTEGRITY_FAILED, "unusable unknown-party certificate")
+        self.alert_counter += 1
+        return self.protection(UnknownParty(point=parsed.point, counter=self.alert_counter))
+
+    def _check_authority(self, frame: Frame, critical: bool) -> None:
+        """The originator's role may send this use case; a critical one is signed by it."""
+        code = frame.header.message_code
+        roles = self.anchors.roles_of(frame.header.originator)
+        if code in MAC_AUTHORISED:
+            if not MAC_AUTHORISED[code] & roles:
+                raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "originator may not authorise this")
+        elif critical:
+            signers = self.SIGNERS.get(code, SUPPLIER_SIGNS) & roles
+            if not signers:
+                raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "originator may not sign this")
+            self._check_signature(frame, signers)
+        elif not roles & NON_CRITICAL_SENDERS:
+            raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "originator is not a trusted party")
+
+    @staticmethod
+    def _check_mode_matches_code(message: GbcsMessage) -> None:
+        """A CS02b whose payload names another replacement mode than its message code would be
+        authorised by the wrong party: refuse it before anything executes."""
+        expected = REPLACEMENT_MODE_OF_CODE.get(message.header.message_code)
+        payload = message.payload
+        if (
+            expected is not None
+            and isinstance(payload, UpdateSecurityCredentialsCommand)
+            and payload.replacement_mode != expected
+        ):
+            raise Rejected(
+                codes.SOURCE_LACKS_AUTHORITY,
+                f"replacement mode {payload.replacement_mode} under message code "
+                f"0x{message.header.message_code:04X} (mode {expected})",
+            )
 
     def _check_mac(self, frame: Frame, protection: DeviceProtection) -> None:
         if frame.mac is None:
@@ -305,16 +360,19 @@ class SimulatedDevice:
     def _respond(
         self, command: GbcsMessage, payload: Payload, now: datetime, protection: DeviceProtection
     ) -> bytes:
-        header = command.header
+        reply = protection.reply_header(command.header)
         critical = command.info is not None and command.info.is_critical
         return build_message(
             payload=payload,
             originator=self.eui,
             recipient=self.response_recipient(command),
-            counter=header.counter,
-            message_code=header.message_code,
+            counter=reply.counter,
+            message_code=reply.message_code,
             cra=Cra.RESPONSE,
             date_time=stamp(now),
+            supplementary_remote_party=reply.supplementary_remote_party,
+            supplementary_remote_party_counter=reply.supplementary_remote_party_counter,
+            supplementary_originator_counter=reply.supplementary_originator_counter,
             protection=protection,
             sign=critical,
             mac=not critical,

@@ -178,9 +178,12 @@ class DeviceKeys:
         """Z with the party whose KA public point this is (agreed once, then cached)."""
         z = self._secrets.get(point)
         if z is None:
-            z = crypto.shared_secret(private_key(self._ka), crypto.public_key_from_point(point))
-            self._secrets[point] = z
+            z = self._secrets[point] = self.agree(point)
         return z
+
+    def agree(self, point: bytes) -> bytes:
+        """Z with this KA public point, not cached (a one-off party: ECS21b URP)."""
+        return crypto.shared_secret(private_key(self._ka), crypto.public_key_from_point(point))
 
     def sign(self, data: bytes) -> bytes:
         return crypto.ecdsa_sign(private_key(self._ds), data)

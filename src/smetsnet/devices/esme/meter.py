@@ -10,6 +10,7 @@ here (UTRN top-up, consumption, outage alerts).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ from smetsnet.devices.esme.cosem import (
 )
 from smetsnet.devices.esme.objects import esme_objects
 from smetsnet.devices.esme.state import HALF_HOUR, PENCE, PROFILE_CAPACITY, UTRN_CACHE, EsmeState
-from smetsnet.errors import GbcsEncodeError, GbcsSecurityError
+from smetsnet.errors import GbcsEncodeError, GbcsError, GbcsSecurityError
 from smetsnet.gbcs import crypto
 from smetsnet.gbcs.asn1 import (
     ActivateFirmwareAlert,
@@ -64,7 +65,7 @@ from smetsnet.gbcs.dlms.protected import DATA_PROTECTION_CLASS, GET_PROTECTED_AT
 from smetsnet.gbcs.frame import Cra, GroupingHeader
 from smetsnet.gbcs.keystore import KeyStore, KeyUsage
 from smetsnet.gbcs.sensitive import sealed_response_item
-from smetsnet.gbcs.utrn import verify_utrn
+from smetsnet.gbcs.utrn import parse_utrn, verify_utrn
 from smetsnet.inventory.model import DeviceType
 
 ECS80_OUTAGE = 0x0067
@@ -73,12 +74,24 @@ CS06_ALERT = 0x00CA
 FIRMWARE_VERIFIED, FIRMWARE_VERIFICATION_FAILED, FIRMWARE_CHANGED = 0x8F72, 0x8F1C, 0x8F43
 _SERVER = esme_objects()
 _GET, _SET, _ACTION = 1, 2, 3
+CS01A_TOP_UP = 0x0007
+_TOKEN_GATEWAY = (115, "0-0:19.40.0.255", 1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TopUpResult:
+    """A UTRN typed locally: accepted or not, and the alerts the meter raised."""
+
+    accepted: bool
+    alerts: list[bytes] = field(default_factory=list)
 
 
 class Esme(SimulatedDevice):
     """An electricity meter that speaks GBCS DLMS."""
 
     __slots__ = ("state",)
+    #: ECS21b to an unknown remote party (RTDS 4.14 URP): answered to the command's certificate
+    UNKNOWN_PARTY_CODES = frozenset({0x0034})
 
     def __init__(
         self,
@@ -130,7 +143,7 @@ class Esme(SimulatedDevice):
         ctx: Context,
         protection: DeviceProtection,
     ) -> Execution:
-        reply = _response_header(message.header, self.eui)
+        reply = protection.reply_header(message.header)
         items: list[tuple[Data, ResponseSpec]] = []
         for spec, data in zip(request.specs, request.data, strict=False):
             items.append(self._one(ctx, spec, data, reply, protection))
@@ -259,6 +272,25 @@ class Esme(SimulatedDevice):
         sealed = sealed_response_item(protection, reply, Structure(items=tuple(values)))
         return sealed, ResponseSpec(choice=_ACTION, result=SUCCESS)
 
+    def apply_local_utrn(self, utrn: str, now: datetime) -> TopUpResult:
+        """A UTRN typed on the PPMID (or the meter's keypad): the same CS01a top-up path and
+        checks as a remote top-up, through the token gateway (class 115 method 1)."""
+        anchor = self.anchors.get((Role.SUPPLIER, KeyUsage.KEY_AGREEMENT, True))
+        if anchor is None:
+            return TopUpResult(accepted=False)
+        header = GroupingHeader(
+            cra=Cra.COMMAND,
+            counter=local_top_up_counter(utrn, self.state.utrn_counters),
+            originator=anchor.eui,
+            recipient=self.eui,
+            message_code=CS01A_TOP_UP,
+        )
+        ctx = Context(state=self.state, now=now, header=header, top_up=self._top_up)
+        token = OctetString(value=utrn.encode("ascii", "replace"))
+        result = _SERVER.action(ctx, _TOKEN_GATEWAY, token)
+        alerts = [self.alert(a, now) for a in ctx.alerts]
+        return TopUpResult(accepted=result == SUCCESS, alerts=alerts)
+
     def _top_up(self, ctx: Context, token: Data) -> int:
         """CS01a: verify the UTRN with the supplier's prepayment KA anchor; credit it."""
         anchor = self.anchors.get((Role.SUPPLIER, KeyUsage.KEY_AGREEMENT, True))
@@ -358,14 +390,19 @@ class Esme(SimulatedDevice):
         return meter
 
 
-def _response_header(command: GroupingHeader, device: bytes) -> GroupingHeader:
-    return GroupingHeader(
-        cra=Cra.RESPONSE,
-        counter=command.counter,
-        originator=device,
-        recipient=command.originator,
-        message_code=command.message_code,
-    )
+def local_top_up_counter(utrn: str, cache: list[int]) -> int:
+    """The top-up counter a locally typed UTRN stands for: the UTRN carries bits 32-41 of it
+    (GBCS-PAYLOADS §4); the higher bits come from the newest top-up the meter has seen, moved
+    on by one wrap when the bits fell far behind it."""
+    try:
+        bits = parse_utrn(utrn).counter_bits
+    except GbcsError:
+        return 0  # the meter's own check rejects it (not authentic)
+    latest = max(cache, default=0)
+    counter = (latest >> 42 << 42) | bits << 32
+    if counter + (1 << 41) < latest:
+        counter += 1 << 42
+    return counter
 
 
-__all__ = ["ECS80_OUTAGE", "DataNotification", "Esme"]
+__all__ = ["ECS80_OUTAGE", "DataNotification", "Esme", "TopUpResult"]

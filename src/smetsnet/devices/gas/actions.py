@@ -144,6 +144,12 @@ def _supply_settings(ctx: Context, command: ClusterCommand) -> int:
 # -- prepayment -------------------------------------------------------------------------------
 @handles(PREPAYMENT, False, 0x00)
 def _emergency_credit(ctx: Context, command: ClusterCommand) -> int:
+    return select_emergency_credit(ctx)
+
+
+def select_emergency_credit(ctx: Context) -> int:
+    """GCS/PCS02 Select Available Emergency Credit: only when credit is at or below the
+    threshold (prepayment); the supply re-arms."""
     s = ctx.state
     if s.payment_mode != "prepayment" or s.credit > s.emergency_credit_threshold:
         return SUCCESS  # nothing to select; the RTDS SUCCESS response is a plain success

@@ -18,19 +18,27 @@ import numpy as np
 import numpy.typing as npt
 
 from smetsnet.devices.core import alerts as codes
-from smetsnet.devices.core.device import Alert, Execution, SimulatedDevice, UnsupportedCommand
+from smetsnet.devices.core.device import (
+    Alert,
+    Execution,
+    Rejected,
+    SimulatedDevice,
+    UnsupportedCommand,
+)
 from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
-from smetsnet.devices.core.protection import DeviceProtection
+from smetsnet.devices.core.protection import DeviceProtection, UnknownParty
+from smetsnet.devices.core.schedule import Held, cancel
 from smetsnet.devices.gas import actions as _actions  # noqa: F401  (registers the handlers)
+from smetsnet.devices.gas import services
 from smetsnet.devices.gas.server import FAILURE, Context, Reply, TopUp, serve
 from smetsnet.devices.gas.state import HALF_HOUR, PROFILE_CAPACITY, UTRN_CACHE, GsmeState
-from smetsnet.errors import GbcsEncodeError, GbcsSecurityError
+from smetsnet.errors import GbcsEncodeError, GbcsError, GbcsSecurityError
+from smetsnet.gbcs.asn1 import JoinCommand, ReadDeviceJoinDetailsCommand, UnjoinCommand
 from smetsnet.gbcs.asn1.misc import SetClockCommand, SetClockResponse, TimeStatus
 from smetsnet.gbcs.asn1.types import GeneralizedTime
-from smetsnet.gbcs.builders import build_message
-from smetsnet.gbcs.codec import GbcsMessage
+from smetsnet.gbcs.codec import GbcsMessage, Payload, decode_message
 from smetsnet.gbcs.dlms import from_seconds_since_2000, seconds_since_2000
-from smetsnet.gbcs.frame import Cra, GroupingHeader
+from smetsnet.gbcs.frame import Cra, GroupingHeader, decode_frame
 from smetsnet.gbcs.gbz import (
     DefaultResponse,
     Encryption,
@@ -39,11 +47,10 @@ from smetsnet.gbcs.gbz import (
     GbzMessage,
     ZclCommand,
 )
-from smetsnet.gbcs.gbz.alerts import AlertData
 from smetsnet.gbcs.gbz.spec import METERING, PREPAYMENT
 from smetsnet.gbcs.keystore import KeyStore, KeyUsage
 from smetsnet.gbcs.payload import SENSITIVE_SECURITY_CONTROL, CipheredContent
-from smetsnet.gbcs.registry import message_code_info
+from smetsnet.gbcs.registry import PPMID_GSME_COMMAND, message_code_info
 from smetsnet.gbcs.utrn import verify_utrn
 from smetsnet.inventory.model import DeviceType
 
@@ -74,12 +81,16 @@ class GbzDevice(SimulatedDevice):
     def execute(
         self, message: GbcsMessage, now: datetime, protection: DeviceProtection
     ) -> Execution:
+        return self.answer(message, now, protection, self.served_state())
+
+    def answer(
+        self, message: GbcsMessage, now: datetime, protection: DeviceProtection, state: GsmeState
+    ) -> Execution:
+        """Serve every component of a GBZ command from (and onto) ``state``."""
         request = message.payload
         if not isinstance(request, GbzMessage):
             raise UnsupportedCommand(f"{message.use_case} is not a GBZ command")
-        ctx = Context(
-            state=self.served_state(), now=now, header=message.header, top_up=self._top_up_hook()
-        )
+        ctx = Context(state=state, now=now, header=message.header, top_up=self._top_up_hook())
         reply = _response_header(message.header, self.eui)
         sensitive = SENSITIVE.get(message.header.message_code, frozenset())
         out: list[GbzComponent] = []
@@ -109,36 +120,12 @@ class GbzDevice(SimulatedDevice):
         return None
 
     # -- alerts in GBZ form ---------------------------------------------------------------------
-    def alert(self, alert: Alert, now: datetime) -> bytes:
-        return self.gbz_alert(alert, now)
-
-    def gbz_alert(self, alert: Alert, now: datetime, data: AlertData | None = None) -> bytes:
-        """One GBZ alert from this device (its own counter) to the holder of ``alert.role``."""
-        anchor = self.anchors.get((alert.role, KeyUsage.DIGITAL_SIGNATURE, False)) or (
-            self.anchors.get((alert.role, KeyUsage.KEY_AGREEMENT, False))
-        )
-        if anchor is None:
-            anchor = self.anchors[(Role.SUPPLIER, KeyUsage.DIGITAL_SIGNATURE, False)]
-        if alert.message_code is None:
-            code = codes.generic_message_code(alert.code)
-            signed = codes.is_critical_alert(alert.code)
-        else:
-            code = alert.message_code
-            info = message_code_info(code)
-            signed = info is not None and info.is_critical
-        self.alert_counter += 1
-        payload = GbzAlert.of(alert_code=alert.code, timestamp=seconds_since_2000(now), data=data)
-        return build_message(
-            payload=payload,
-            originator=self.eui,
-            recipient=anchor.eui,
-            counter=self.alert_counter,
-            message_code=code,
-            cra=Cra.ALERT,
-            protection=self.protection(),
-            sign=signed,
-            mac=not signed,
-        ).frame.to_bytes()
+    def alert_payload(self, alert: Alert, now: datetime) -> Payload:
+        """A GBZ alert (GBCS-PAYLOADS §2.5): code and time, no data unless the alert brings
+        its own payload (the 0x00CD future-dated outcome)."""
+        if alert.payload is not None:
+            return alert.payload
+        return GbzAlert.of(alert_code=alert.code, timestamp=seconds_since_2000(now))
 
 
 def _failure(component: GbzComponent) -> DefaultResponse:
@@ -200,12 +187,83 @@ class Gsme(GbzDevice):
     def served_state(self) -> GsmeState:
         return self.state
 
+    # -- PPMID -> GSME commands (PCS01/PCS02) ---------------------------------------------------
+    def protection(self, unknown_party: UnknownParty | None = None) -> DeviceProtection:
+        """The anchored parties plus the joined PPMID (its KA point from the CS03C join)."""
+        return services.PartnerProtection(super().protection(unknown_party), self.state)
+
+    def _check(self, wire: bytes, protection: DeviceProtection) -> GbcsMessage:
+        """PPMID->GSME commands: the core trusts remote-party roles only, so the GSME checks
+        them itself (GBCS §4.3.3): recipient, MAC between the PPMID's and its own KA keys
+        (no ACB: :meth:`Protection.mac_parties`), the originator counter, operational state."""
+        try:
+            header = decode_frame(wire).header
+        except GbcsError:
+            return super()._check(wire, protection)
+        info = message_code_info(header.message_code)
+        if info is None or info.kind != PPMID_GSME_COMMAND:
+            return super()._check(wire, protection)
+        try:
+            message = decode_message(wire)
+        except GbcsError as exc:
+            raise Rejected(codes.COMMAND_INTEGRITY_FAILED, f"undecodable: {exc}") from None
+        if header.recipient != self.eui or header.cra != Cra.COMMAND:
+            raise Rejected(codes.COMMAND_INTEGRITY_FAILED, "not a command for this device")
+        self._check_mac(message.frame, protection)  # an unjoined PPMID has no key: 0x8F1E
+        self._check_counter(header.originator, header.counter, False)
+        if not self.operational:
+            raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "device is not operational")
+        self.last_counters[header.originator] = header.counter
+        return message
+
+    # -- behaviour --------------------------------------------------------------------------------
     def execute(
         self, message: GbcsMessage, now: datetime, protection: DeviceProtection
     ) -> Execution:
-        if isinstance(message.payload, SetClockCommand):
-            return Execution(payload=self._set_clock(message.payload, now))
+        p = message.payload
+        if isinstance(p, SetClockCommand):
+            return Execution(payload=self._set_clock(p, now))
+        if isinstance(p, JoinCommand):
+            return Execution(payload=services.join(self.state, p))
+        if isinstance(p, UnjoinCommand):
+            return Execution(payload=services.unjoin(self.state, p))
+        if isinstance(p, ReadDeviceJoinDetailsCommand):
+            return Execution(payload=services.join_details(self.state))
+        if isinstance(p, GbzMessage):
+            clock = seconds_since_2000(now) + self.state.clock_offset_s
+            due = services.due_time(p, clock)
+            if due is not None:
+                return self._future_dated(message, now, protection, due)
         return super().execute(message, now, protection)
+
+    def _future_dated(
+        self, message: GbcsMessage, now: datetime, protection: DeviceProtection, due: int
+    ) -> Execution:
+        """Hold (or cancel) the command; it is answered as the meter would answer it now, from
+        a scratch copy of its state (GCS01a FUTURE_DATED/CANCELLATION responses: successes)."""
+        h = message.header
+        if due < 0:
+            cancel(self.held, h.message_code, h.originator)
+        else:
+            self.hold(message, due)
+        return Execution(payload=self.answer(message, now, protection, self.state.copy()).payload)
+
+    def run_held(self, message: GbcsMessage, held: Held, now: datetime) -> list[Alert]:
+        """A due GBZ command runs on the real state; each dated component is reported by a
+        0x00CD alert, 0x8F66 when every component succeeded, else 0x8F67."""
+        request = message.payload
+        if not isinstance(request, GbzMessage):
+            return super().run_held(message, held, now)
+        execution = self.answer(message, now, self.protection(), self.state)
+        replies = execution.payload.components if isinstance(execution.payload, GbzMessage) else ()
+        ok = all(c.command.status == 0 for c in replies if isinstance(c.command, DefaultResponse))
+        code = codes.FUTURE_DATED_ACTIONED if ok else codes.FUTURE_DATED_FAILED
+        h = message.header
+        out = list(execution.alerts)
+        for outcome in services.outcomes(request, h.message_code, h.counter):
+            payload = GbzAlert.of(alert_code=code, timestamp=held.due, data=outcome)
+            out.append(Alert(code=code, message_code=services.FUTURE_DATED_ALERT, payload=payload))
+        return out
 
     def _set_clock(self, command: SetClockCommand, now: datetime) -> SetClockResponse:
         """GCS28: a device clock outside the validity interval is set to its start."""
@@ -357,6 +415,31 @@ class Gpf(GbzDevice):
     def refresh(self, state: GsmeState) -> None:
         """The GSME's data as synchronised at its wake."""
         self.mirror = state.copy()
+
+    # -- persistence ----------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "eui": self.eui.hex(),
+            "type": "GPF",
+            "keys": self.keys.to_json(),
+            "anchors": self.anchors.to_json(),
+            "security": self.security_json(),
+            "mirror": self.mirror.to_json(),
+            "queue": [w.hex() for w in self.queue],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Gpf:
+        gpf = cls(
+            eui=bytes.fromhex(data["eui"]),
+            keys=DeviceKeys.from_json(data["keys"]),
+            anchors=TrustAnchors.from_json(data["anchors"]),
+        )
+        gpf.load_security_json(data["security"])
+        if "mirror" in data:
+            gpf.mirror = GsmeState.from_json(data["mirror"])
+        gpf.queue.extend(bytes.fromhex(w) for w in data.get("queue", []))
+        return gpf
 
 
 __all__ = ["QUEUE_CAPACITY", "SENSITIVE", "GbzDevice", "Gpf", "Gsme"]

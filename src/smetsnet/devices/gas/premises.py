@@ -3,16 +3,17 @@
 :meth:`GasPremises.deliver` takes a message from the WAN: the GPF answers what is addressed to
 it at once (from its mirror); what is addressed to the GSME waits in the GPF's queue.
 :meth:`GasPremises.advance` runs every GSME wake (about every 30 minutes, DOMAIN.md §2.4) up to a
-time: the meter records the gas used since its last wake (the consumption model), takes and
-executes its queued commands, and the GPF passes back the responses and alerts and refreshes its
-mirror. The battery pays for each wake and each message the meter receives or sends
-(:class:`BatteryModel`); below its low threshold the meter raises 0x8F1F once.
+time: the meter records the gas used since its last wake (the consumption model), runs its
+future-dated commands that are due, takes and executes its queued commands, and the GPF passes
+back the responses and alerts and refreshes its mirror. The battery pays for each wake and each
+message the meter receives or sends (:class:`BatteryModel`); below its low threshold the meter
+raises 0x8F1F once.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -20,13 +21,17 @@ import numpy.typing as npt
 from smetsnet.devices.battery import BatteryModel
 from smetsnet.devices.consumption import Fuel, half_hourly_wh
 from smetsnet.devices.core.device import Alert
-from smetsnet.devices.gas.meter import Gpf, Gsme
+from smetsnet.devices.gas import services
+from smetsnet.devices.gas.actions import select_emergency_credit
+from smetsnet.devices.gas.meter import PENCE, Gpf, Gsme
+from smetsnet.devices.gas.server import Context
 from smetsnet.devices.gas.state import HALF_HOUR
 from smetsnet.errors import GbcsError
-from smetsnet.gbcs.frame import decode_frame
+from smetsnet.gbcs.frame import Cra, GroupingHeader, decode_frame
 
 LOW_BATTERY: Final = 0x8F1F  # alert_codes.csv: Low Battery Capacity
 GSME_COMMAND_NOT_RETRIEVED: Final = 0x819D
+PCS02: Final = 0x0090  # Activate Emergency Credit on GSME from PPMID
 
 
 class GasPremises:
@@ -51,6 +56,7 @@ class GasPremises:
             gsme.state.battery_nah = battery.full(1)
         self.next_wake = start + timedelta(seconds=self.battery.wake_interval_s)
         self._day: tuple[date, npt.NDArray[np.uint32]] | None = None
+        services.add_partner(gsme.state, gpf.eui, services.GPF_TYPE)  # the GSME's own GPF
         gpf.refresh(gsme.state)
 
     def deliver(self, wire: bytes, now: datetime) -> list[bytes]:
@@ -80,6 +86,7 @@ class GasPremises:
     def _wake(self, when: datetime) -> list[bytes]:
         gsme = self.gsme
         out = gsme.record_half_hours(when - timedelta(seconds=HALF_HOUR), self._half_hour(when))
+        out += gsme.tick(when)  # future-dated commands due by this wake (0x8F66/0x8F67)
         queued = self.gpf.take()
         for wire in queued:
             outcome = gsme.receive(wire, when)
@@ -93,6 +100,49 @@ class GasPremises:
         self.gpf.refresh(state)
         return out
 
+    # -- the HAN side (PPMID, IHD) ------------------------------------------------------------
+    @property
+    def credit_pence(self) -> int:
+        """Gas credit as the PPMID/IHD show it (whole pence)."""
+        return self.gsme.state.credit // PENCE
+
+    @property
+    def import_wh(self) -> int:
+        return self.gsme.state.energy_wh
+
+    def join_ppmid(self, eui: bytes, ka_point: bytes) -> int:
+        """The PPMID joined to the GSME (as CS03C with its KA certificate); the CS03 code."""
+        return services.add_partner(self.gsme.state, eui, services.PPMID_TYPE, ka_point.hex())
+
+    def emergency_credit_from_ppmid(self, ppmid: bytes, now: datetime) -> list[bytes]:
+        """The consumer asks for emergency credit on the PPMID (PCS02 over the HAN, modelled as
+        a call like the PPMID's other reads): a joined PPMID only; returns the alerts."""
+        out = self.advance(now)
+        if services.partner_point(self.gsme.state, ppmid) is None:
+            return out
+        ctx = Context(state=self.gsme.state, now=now, header=_han_header(ppmid, self.gsme.eui))
+        select_emergency_credit(ctx)
+        out += [self.gsme.alert(a, now) for a in ctx.alerts]
+        self.gpf.refresh(self.gsme.state)
+        return out
+
+    # -- persistence ----------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "gsme": self.gsme.to_json(),
+            "gpf": self.gpf.to_json(),
+            "seed": self.seed,
+            "next_wake": self.next_wake.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GasPremises:
+        gsme, gpf = Gsme.from_json(data["gsme"]), Gpf.from_json(data["gpf"])
+        mirror, wake = gpf.mirror, datetime.fromisoformat(data["next_wake"])
+        premises = cls(gsme=gsme, gpf=gpf, start=wake, seed=int(data["seed"]))
+        premises.next_wake, gpf.mirror = wake, mirror
+        return premises
+
     def _half_hour(self, wake: datetime) -> npt.NDArray[np.uint32]:
         """Wh used in the half-hour that ends at ``wake`` (the seeded consumption model)."""
         start = wake - timedelta(seconds=HALF_HOUR)
@@ -101,6 +151,12 @@ class GasPremises:
             self._day = (day, half_hourly_wh(self.seed, day, Fuel.GAS))
         slot = (start.hour * 3600 + start.minute * 60) // HALF_HOUR
         return self._day[1][slot : slot + 1]
+
+
+def _han_header(ppmid: bytes, gsme: bytes) -> GroupingHeader:
+    return GroupingHeader(
+        cra=Cra.COMMAND, counter=0, originator=ppmid, recipient=gsme, message_code=PCS02
+    )
 
 
 __all__ = ["GSME_COMMAND_NOT_RETRIEVED", "LOW_BATTERY", "GasPremises"]

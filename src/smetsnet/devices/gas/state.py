@@ -63,6 +63,8 @@ class GsmeState:
     firmware: bytes = b"\x00\x01\x00\x00"
     battery_nah: npt.NDArray[np.uint64] = field(default_factory=lambda: BatteryModel().full(1))
     low_battery_raised: bool = False
+    #: HAN partners (CS03/CS04/CS07): (EUI hex, ASN.1 DeviceType, KA point hex or "")
+    device_log: list[tuple[str, int, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -91,7 +93,7 @@ class GsmeState:
                 setattr(state, name, bytes.fromhex(value))
             elif isinstance(current, dict):
                 setattr(state, name, {k: bytes.fromhex(v) for k, v in value.items()})
-            elif name in ("top_ups", "events"):
+            elif name in ("top_ups", "events", "device_log"):
                 setattr(state, name, [tuple(v) for v in value])
             else:
                 setattr(state, name, value)
@@ -106,5 +108,6 @@ class GsmeState:
         out.top_ups = list(self.top_ups)
         out.published = dict(self.published)
         out.events = list(self.events)
+        out.device_log = list(self.device_log)
         out.battery_nah = self.battery_nah.copy()
         return out

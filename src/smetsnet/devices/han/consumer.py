@@ -4,27 +4,30 @@ Both join the HAN through the comms hub's whitelist (:meth:`CommsHub.join`) and 
 read from the meters over the HAN; the reads are modelled as method calls on the meters, not as
 ZigBee frames. The PPMID is a GBCS device of its own (keys, anchors, CS03A2/CS03C join, CS04
 unjoin, CS07): in RTDS 8.7.2 the ACB sends and signs its joins ("non-critical" variant), so it
-accepts a join signed by the supplier or the ACB. A UTRN typed on the PPMID is applied by the
-electricity meter's own top-up path (same duplicate / not-authentic / not-for-this-device
-checks as a remote CS01a); emergency credit on gas goes as PCS02 when a gas meter is present.
+accepts a join signed by the supplier or the ACB (its signer table). A UTRN typed on the PPMID
+is applied by the electricity meter's own top-up path (:meth:`Esme.apply_local_utrn`: same
+duplicate / not-authentic / not-for-this-device checks as a remote CS01a); emergency credit on
+gas goes as PCS02 when a gas meter is present.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from smetsnet.devices.core import alerts as codes
-from smetsnet.devices.core.device import Execution, Rejected, SimulatedDevice, UnsupportedCommand
+from smetsnet.devices.core.device import (
+    SIGNER_ROLES,
+    Execution,
+    SimulatedDevice,
+    UnsupportedCommand,
+)
 from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection
 from smetsnet.devices.esme import Esme
-from smetsnet.devices.esme.cosem import SUCCESS, Context
-from smetsnet.devices.esme.objects import esme_objects
+from smetsnet.devices.esme.meter import TopUpResult
 from smetsnet.devices.esme.state import HALF_HOUR, PENCE
 from smetsnet.devices.han.hub import CommsHub
-from smetsnet.errors import GbcsError
 from smetsnet.gbcs.asn1.join import (
     JoinCommand,
     JoinMethod,
@@ -35,22 +38,18 @@ from smetsnet.gbcs.asn1.join import (
     UnjoinResponse,
 )
 from smetsnet.gbcs.asn1.types import DeviceLogEntry
-from smetsnet.gbcs.codec import GbcsMessage, decode_message
-from smetsnet.gbcs.dlms import OctetString, seconds_since_2000
-from smetsnet.gbcs.frame import Cra, GroupingHeader
-from smetsnet.gbcs.keystore import KeyStore, KeyUsage
-from smetsnet.gbcs.utrn import parse_utrn
+from smetsnet.gbcs.codec import GbcsMessage
+from smetsnet.gbcs.dlms import seconds_since_2000
+from smetsnet.gbcs.keystore import KeyStore
 from smetsnet.inventory.model import DeviceType
 
-#: Join use cases a PPMID answers, signed by the supplier or (RTDS 8.7.2) the ACB.
-JOIN_CODES = frozenset({0x000D, 0x00AB, 0x000E, 0x00AF, 0x000F, 0x0010, 0x0013})
+#: Critical join use cases a PPMID answers, signed by the supplier or (RTDS 8.7.2, sent by
+#: the ACB) the ACB: CS03A1, CS03A2, CS03C, CS04AC.
 JOIN_SIGNERS = frozenset({Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER})
+PPMID_SIGNERS = {**SIGNER_ROLES, **dict.fromkeys((0x000D, 0x00AB, 0x00AF, 0x000F), JOIN_SIGNERS)}
 #: CS03 response codes (GBCS-PAYLOADS §3).
 JOIN_OK, BAD_METHOD, MISSING_CERTIFICATE = 0, 2, 11
 NO_CBKE_RESPONSE = 13
-CS01A_TOP_UP = 0x0007
-_TOKEN_GATEWAY = (115, "0-0:19.40.0.255", 1)
-_ESME_SERVER = esme_objects()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,14 +62,6 @@ class Display:
     supply: str | None
     gas_credit_pence: int | None = None
     gas_import_wh: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TopUpResult:
-    """A UTRN typed on the PPMID: accepted or not, and the alerts the meter raised."""
-
-    accepted: bool
-    alerts: list[bytes] = field(default_factory=list)
 
 
 def read_display(esme: Esme | None, gas: object | None, now: datetime) -> Display:
@@ -123,6 +114,7 @@ class Ppmid(SimulatedDevice):
     """Prepayment meter interface: joins, displays credit, takes UTRNs and EC requests."""
 
     __slots__ = ("esme", "gas", "hub", "partners")
+    SIGNERS = PPMID_SIGNERS
 
     def __init__(
         self, *, eui: bytes, keys: DeviceKeys, anchors: TrustAnchors, hub: CommsHub | None = None
@@ -156,23 +148,9 @@ class Ppmid(SimulatedDevice):
 
     def enter_utrn(self, utrn: str, now: datetime) -> TopUpResult:
         """The consumer types a UTRN: the ESME applies it by its own top-up path."""
-        esme = self.esme
-        if esme is None or not self.on_han():
+        if self.esme is None or not self.on_han():
             return TopUpResult(accepted=False)
-        anchor = esme.anchors.get((Role.SUPPLIER, KeyUsage.KEY_AGREEMENT, True))
-        if anchor is None:
-            return TopUpResult(accepted=False)
-        header = GroupingHeader(
-            cra=Cra.COMMAND,
-            counter=_top_up_counter(utrn, esme.state.utrn_counters),
-            originator=anchor.eui,
-            recipient=esme.eui,
-            message_code=CS01A_TOP_UP,
-        )
-        ctx = Context(state=esme.state, now=now, header=header, top_up=esme._top_up)
-        result = _ESME_SERVER.action(ctx, _TOKEN_GATEWAY, OctetString(value=utrn.encode("ascii")))
-        alerts = [esme.alert(a, now) for a in ctx.alerts]
-        return TopUpResult(accepted=result == SUCCESS, alerts=alerts)
+        return self.esme.apply_local_utrn(utrn, now)
 
     def enable_supply(self) -> bool:
         """The consumer accepts an armed supply (the button on the PPMID): armed -> enabled."""
@@ -190,28 +168,6 @@ class Ppmid(SimulatedDevice):
         return list(out) if isinstance(out, list) else []
 
     # -- GBCS -----------------------------------------------------------------------------------
-    def _check(self, wire: bytes, protection: DeviceProtection) -> GbcsMessage:
-        try:
-            message = decode_message(wire)
-        except GbcsError:
-            return super()._check(wire, protection)
-        header = message.header
-        if header.message_code not in JOIN_CODES or message.frame.signature is None:
-            return super()._check(wire, protection)
-        # Same checks in the same order as the core, with the ACB allowed to sign joins.
-        if header.recipient != self.eui or header.cra != Cra.COMMAND:
-            raise Rejected(codes.COMMAND_INTEGRITY_FAILED, "not a command for this device")
-        self._check_mac(message.frame, protection)
-        signers = JOIN_SIGNERS & self.anchors.roles_of(header.originator)
-        if not signers:
-            raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "originator may not sign a join")
-        self._check_signature(message.frame, signers)
-        self._check_counter(header.originator, header.counter, False)
-        if not self.operational:
-            raise Rejected(codes.SOURCE_LACKS_AUTHORITY, "device is not operational")
-        self.last_counters[header.originator] = header.counter
-        return message
-
     def execute(
         self, message: GbcsMessage, now: datetime, protection: DeviceProtection
     ) -> Execution:
@@ -260,21 +216,6 @@ class Ppmid(SimulatedDevice):
         device.load_security_json(data["security"])
         device.partners = {bytes.fromhex(k): int(v) for k, v in data["partners"].items()}
         return device
-
-
-def _top_up_counter(utrn: str, cache: list[int]) -> int:
-    """The top-up counter a locally typed UTRN stands for: the UTRN carries bits 32-41 of it
-    (GBCS-PAYLOADS §4); the higher bits come from the newest top-up the meter has seen, moved
-    on by one wrap when the bits fell far behind it."""
-    try:
-        bits = parse_utrn(utrn).counter_bits
-    except GbcsError:
-        return 0  # the meter's own check rejects it (not authentic)
-    latest = max(cache, default=0)
-    counter = (latest >> 42 << 42) | bits << 32
-    if counter + (1 << 41) < latest:
-        counter += 1 << 42
-    return counter
 
 
 __all__ = ["Display", "Ihd", "Ppmid", "TopUpResult", "read_display"]
