@@ -31,9 +31,9 @@ PARTIES = {
 }
 
 
-def make_pki(devices: list[bytes]) -> Pki:
-    """The test parties (every role the device tests use) and ``devices``."""
-    pki = Pki.create(at=datetime(2024, 1, 1, tzinfo=UTC))
+def make_pki(devices: list[bytes], *, at: datetime = datetime(2024, 1, 1, tzinfo=UTC)) -> Pki:
+    """The test parties (every role the device tests use) and ``devices``, issued ``at``."""
+    pki = Pki.create(at=at)
     pki.add_party(Party(eui=SUPPLIER, role=RemotePartyRole.SUPPLIER))
     pki.add_party(Party(eui=NETWORK_OPERATOR, role=RemotePartyRole.NETWORK_OPERATOR))
     pki.add_party(Party(eui=ACB, role=RemotePartyRole.ACCESS_CONTROL_BROKER))

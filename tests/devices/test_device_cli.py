@@ -21,7 +21,7 @@ from smetsnet.gbcs.utrn import make_utrn
 from smetsnet.smki.pki import Pki
 from smetsnet.smki.storage import save_pki
 from tests.devices.conftest import ESME_EUI, SUPPLIER
-from tests.devices.test_reference_commands import _rebuild
+from tests.devices.support import rebuild
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "gbcs" / "rtds-4.5.0"
 
@@ -100,7 +100,7 @@ def test_gsme_top_up_through_the_cli(pki: Pki, hub: Protection, tmp_path: Path) 
 @pytest.mark.skipif(not CCS05.is_file(), reason="reference vectors not found")
 def test_chf_read_through_the_cli(pki: Pki, hub: Protection, tmp_path: Path) -> None:
     folder = _folder(pki, tmp_path)
-    (tmp_path / "cmd.hex").write_text(_rebuild(CCS05, hub).hex())
+    (tmp_path / "cmd.hex").write_text(rebuild(CCS05, hub).hex())
     args = ["--pki", str(folder), "--device", CHF_EUI.hex(), "--type", "chf", "--json"]
     result = CliRunner().invoke(device_app, [*args, str(tmp_path / "cmd.hex")])
     assert result.exit_code == 0, result.output

@@ -20,7 +20,7 @@ from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.protection import Protection
 from smetsnet.smki.pki import Pki
 from tests.devices.conftest import ESME_EUI, NOW, SUPPLIER
-from tests.devices.test_reference_commands import _rebuild
+from tests.devices.support import rebuild
 from tests.support.vectors import rtds_files
 
 ECS01A = "ECS01a_1.1.1_{}_TOU_BLOCK_SUCCESS_COMMAND_GBCS.HEX"
@@ -45,7 +45,7 @@ def _send(hub: Protection, payload: object, code: int, counter: int) -> bytes:
 
 
 def test_future_dated_tariff_is_held_then_run_by_tick(esme: Esme, hub: Protection) -> None:
-    wire = _rebuild(_vector(ECS01A.format("FUTURE_DATED")), hub)
+    wire = rebuild(_vector(ECS01A.format("FUTURE_DATED")), hub)
     out = esme.receive(wire, NOW)
     response = decode_message(out.response or b"").payload
     assert isinstance(response, AccessResponse) and all(r.result == 0 for r in response.results)
@@ -59,8 +59,8 @@ def test_future_dated_tariff_is_held_then_run_by_tick(esme: Esme, hub: Protectio
 
 
 def test_cancellation_drops_the_held_tariff(esme: Esme, hub: Protection) -> None:
-    esme.receive(_rebuild(_vector(ECS01A.format("FUTURE_DATED")), hub), NOW)
-    out = esme.receive(_rebuild(_vector(ECS01A.format("CANCELLATION")), hub), NOW)
+    esme.receive(rebuild(_vector(ECS01A.format("FUTURE_DATED")), hub), NOW)
+    out = esme.receive(rebuild(_vector(ECS01A.format("CANCELLATION")), hub), NOW)
     assert out.response is not None and esme.held == []
     assert esme.tick(datetime(2031, 1, 1, tzinfo=UTC)) == []
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from smetsnet.devices.core.device import UnsupportedCommand
 from smetsnet.devices.core.keys import Role, point_of
 from smetsnet.devices.gas import GasPremises, Gpf, Gsme, services
 from smetsnet.gbcs.codec import decode_message
@@ -26,11 +25,16 @@ from smetsnet.gbcs.frame import Cra
 from smetsnet.gbcs.gbz import GbzMessage
 from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.protection import Protection
-from smetsnet.smki.pki import Party, Pki
-from smetsnet.smki.profile import RemotePartyRole
-from tests.devices.conftest import ACB, NETWORK_OPERATOR, PARTIES, RECOVERY, SUPPLIER, TRANS_COS
-from tests.devices.test_reference_commands import _rebuild
-from tests.support.vectors import rtds_files, split_vector
+from smetsnet.smki.pki import Pki
+from tests.devices.conftest import ACB, PARTIES, make_pki
+from tests.devices.support import (
+    assert_all_answered,
+    check_response,
+    rebuild,
+    reference_commands,
+    tally,
+)
+from tests.support.vectors import split_vector
 
 GSME_EUI = bytes.fromhex("00DB1234567890A1")
 GPF_EUI = bytes.fromhex("00DB1234567890A3")
@@ -45,34 +49,12 @@ PPMID_EUI = bytes.fromhex("00DB1234567890A4")
 DCC_PARTIES = {**PARTIES, Role.SUPPLIER: ACB, Role.NETWORK_OPERATOR: ACB}
 
 
-def _gas_commands() -> list[Path]:
-    out = []
-    for path in rtds_files():
-        if "PRECOMMAND" in path.name or "COMMAND" not in path.name:
-            continue
-        raw = split_vector(path)
-        if raw.cra != Cra.COMMAND:
-            continue
-        if decode_message(raw.message).header.recipient in (GSME_EUI, GPF_EUI):
-            out.append(path)
-    return out
-
-
-COMMANDS = _gas_commands()
+COMMANDS = reference_commands([GSME_EUI, GPF_EUI])
 
 
 def build_gas_pki() -> Pki:
     """Test parties, the GSME, its GPF and the premises' PPMID."""
-    pki = Pki.create(at=datetime(2014, 1, 1, tzinfo=UTC))
-    pki.add_party(Party(eui=SUPPLIER, role=RemotePartyRole.SUPPLIER))
-    pki.add_party(Party(eui=NETWORK_OPERATOR, role=RemotePartyRole.NETWORK_OPERATOR))
-    pki.add_party(Party(eui=ACB, role=RemotePartyRole.ACCESS_CONTROL_BROKER))
-    pki.add_party(Party(eui=TRANS_COS, role=RemotePartyRole.TRANSITIONAL_COS))
-    pki.add_party(Party(eui=RECOVERY, role=RemotePartyRole.RECOVERY))
-    pki.add_device(GSME_EUI)
-    pki.add_device(GPF_EUI)
-    pki.add_device(PPMID_EUI)
-    return pki
+    return make_pki([GSME_EUI, GPF_EUI, PPMID_EUI], at=datetime(2014, 1, 1, tzinfo=UTC))
 
 
 @pytest.fixture(scope="session")
@@ -112,18 +94,9 @@ def _answer(premises: GasPremises, wire: bytes, hub: Protection) -> str:
     if len(responses) != 1:
         alerts = [decode_message(m).payload.to_json() for m in out]
         return f"{len(responses)} responses; alerts {alerts}"
-    response = decode_message(responses[0], protection=hub)
-    h = response.header
-    check = hub.verify(response.frame)
-    if (h.message_code, h.counter) != (command.message_code, command.header.counter):
-        return "wrong header"
-    if (h.originator, h.recipient) != (command.header.recipient, command.header.originator):
-        return "wrong parties"
-    critical = command.info is not None and command.info.is_critical
-    if critical and check.signature != "valid":
-        return f"signature {check.signature}"
-    if not critical and check.mac != "valid":
-        return f"MAC {check.mac}"
+    response, verdict = check_response(command, responses[0], hub)
+    if verdict != "ok":
+        return verdict
     payload = response.payload
     if isinstance(command.payload, GbzMessage):
         if not isinstance(payload, GbzMessage):
@@ -146,29 +119,18 @@ def _with_history(pki: Pki) -> GasPremises:
 @pytest.mark.skipif(not COMMANDS, reason="reference vectors not found (../shared/reference)")
 def test_every_reference_gas_command_is_answered(gas_pki: Pki, gas_hub: Protection) -> None:
     template = _with_history(gas_pki)
-    passed: list[str] = []
-    failed: dict[str, str] = {}
-    unsupported: set[str] = set()
-    for path in COMMANDS:
-        use_case = decode_message(split_vector(path).message).use_case or "?"
-        wire = _rebuild(path, gas_hub)
+
+    def answer(path: Path) -> str:
         handover = "Handover" in path.name
         premises = make_premises(gas_pki, start=NOW - timedelta(minutes=1), handover=handover)
         premises.gsme.state = template.gsme.state.copy()
         premises.gpf.refresh(premises.gsme.state)
-        try:
-            verdict = _answer(premises, wire, gas_hub)
-        except UnsupportedCommand:
-            unsupported.add(use_case)
-            continue
-        if use_case in UNSUPPORTED and verdict != "ok":
-            unsupported.add(use_case)  # e.g. CS02b: the ACB-signed handover is rejected first
-            continue
-        if verdict == "ok":
-            passed.append(path.name)
-        else:
-            failed[path.name] = verdict
-    assert failed == {}
-    assert unsupported == set(UNSUPPORTED)
-    assert len(passed) == len(COMMANDS) == 103, len(passed)  # RTDS 4.5.0
-    print(f"{len(passed)} of {len(COMMANDS)} reference gas commands answered and verified")
+        return _answer(premises, rebuild(path, gas_hub), gas_hub)
+
+    def use_case(path: Path) -> str:
+        return decode_message(split_vector(path).message).use_case or "?"
+
+    result = tally(COMMANDS, answer, use_case, UNSUPPORTED)
+    assert_all_answered(result, UNSUPPORTED, len(COMMANDS))
+    assert len(COMMANDS) == 103  # RTDS 4.5.0
+    print(f"{len(result.passed)} of {len(COMMANDS)} reference gas commands answered and verified")

@@ -19,6 +19,7 @@ from smetsnet.gbcs.frame import Cra
 from smetsnet.gbcs.gbz import GbzAlert, GbzMessage
 from smetsnet.gbcs.protection import Protection
 from smetsnet.smki.pki import Pki
+from tests.devices.support import rebuild
 from tests.devices.test_gas_reference_commands import (
     COMMANDS,
     GPF_EUI,
@@ -29,7 +30,6 @@ from tests.devices.test_gas_reference_commands import (
     join_ppmid,
     make_premises,
 )
-from tests.devices.test_reference_commands import _rebuild
 
 pytestmark = pytest.mark.skipif(not COMMANDS, reason="reference vectors not found")
 
@@ -67,7 +67,7 @@ def test_pcs02_from_the_joined_ppmid_activates_emergency_credit(
     s = premises.gsme.state
     s.payment_mode, s.credit = "prepayment", 50_000
     s.emergency_credit_limit, s.emergency_credit_threshold = 500_000, 100_000
-    out = _run(premises, _rebuild(_vector("PCS02_NA_SUCCESS"), gas_hub))
+    out = _run(premises, rebuild(_vector("PCS02_NA_SUCCESS"), gas_hub))
     (response,) = [decode_message(m, protection=gas_hub) for m in out]
     assert (response.header.originator, response.header.recipient) == (GSME_EUI, PPMID_EUI)
     assert gas_hub.verify(response.frame).mac == "valid"
@@ -79,7 +79,7 @@ def test_pcs02_from_an_unjoined_ppmid_is_rejected(gas_pki: Pki, gas_hub: Protect
     s = premises.gsme.state
     s.payment_mode, s.credit = "prepayment", 50_000
     s.emergency_credit_limit, s.emergency_credit_threshold = 500_000, 100_000
-    out = _run(premises, _rebuild(_vector("PCS02_NA_SUCCESS"), gas_hub))
+    out = _run(premises, rebuild(_vector("PCS02_NA_SUCCESS"), gas_hub))
     (alert,) = [decode_message(m) for m in out]
     assert alert.header.cra == Cra.ALERT
     assert isinstance(alert.payload, GbzAlert) and alert.payload.alert_code == 0x8F1E
@@ -88,11 +88,11 @@ def test_pcs02_from_an_unjoined_ppmid_is_rejected(gas_pki: Pki, gas_hub: Protect
 
 def test_device_log_read_and_unjoin(gas_pki: Pki, gas_hub: Protection) -> None:
     premises = _premises(gas_pki)
-    (read,) = _run(premises, _rebuild(_vector("CS07_8.9_SUCCESS"), gas_hub))
+    (read,) = _run(premises, rebuild(_vector("CS07_8.9_SUCCESS"), gas_hub))
     payload = decode_message(read).payload
     assert isinstance(payload, ReadDeviceJoinDetailsResponse) and payload.entries is not None
     assert [(e.device_id, e.device_type) for e in payload.entries] == [(GPF_EUI, 3), (PPMID_EUI, 5)]
-    m = decode_message(_rebuild(_vector("CS04B_8.8.2_SUCCESS"), gas_hub))
+    m = decode_message(rebuild(_vector("CS04B_8.8.2_SUCCESS"), gas_hub))
     unjoin = build_message(
         payload=type(m.payload)(partner_id=PPMID_EUI),  # type: ignore[call-arg]
         originator=m.header.originator,
@@ -109,7 +109,7 @@ def test_device_log_read_and_unjoin(gas_pki: Pki, gas_hub: Protection) -> None:
 
 def test_future_dated_tariff_is_held_then_run_with_8f66(gas_pki: Pki, gas_hub: Protection) -> None:
     premises = _premises(gas_pki)
-    wire = _rebuild(_vector("GCS01a_1.1.1_FUTURE_DATED_BLOCK_SUCCESS"), gas_hub)
+    wire = rebuild(_vector("GCS01a_1.1.1_FUTURE_DATED_BLOCK_SUCCESS"), gas_hub)
     command = decode_message(wire)
     assert isinstance(command.payload, GbzMessage)
     price_before = premises.gsme.state.price

@@ -30,8 +30,13 @@ from tests.devices.conftest import (
     WAN_PROVIDER,
     make_pki,
 )
-from tests.devices.test_reference_commands import _rebuild
-from tests.support.vectors import rtds_files, split_vector
+from tests.devices.support import (
+    assert_all_answered,
+    check_response,
+    rebuild,
+    reference_commands,
+    tally,
+)
 
 CHF = bytes.fromhex("00DB1234567890A2")
 PPMID = bytes.fromhex("00DB1234567890A4")
@@ -42,20 +47,7 @@ RTDS_LOG = (bytes.fromhex("00DB1234567890A0"), bytes.fromhex("00DB1234567890A1")
 CHF_PARTIES = {**PARTIES, Role.WAN_PROVIDER: WAN_PROVIDER}
 
 
-def _han_commands() -> list[Path]:
-    out = []
-    for path in rtds_files():
-        if "PRECOMMAND" in path.name or "COMMAND" not in path.name:
-            continue
-        raw = split_vector(path)
-        if raw.cra != Cra.COMMAND:
-            continue
-        if decode_message(raw.message).header.recipient in (CHF, PPMID):
-            out.append(path)
-    return out
-
-
-COMMANDS = _han_commands()
+COMMANDS = reference_commands([CHF, PPMID])
 
 
 @pytest.fixture(scope="module")
@@ -82,20 +74,9 @@ def _answer(device: SimulatedDevice, wire: bytes, hub: Protection, success: bool
     outcome = device.receive(wire, NOW)
     if outcome.response is None:
         return "no response"
-    response = decode_message(outcome.response, protection=hub)
-    check = hub.verify(response.frame)
-    h = response.header
-    if (h.message_code, h.cra, h.counter) != (
-        command.message_code,
-        Cra.RESPONSE,
-        command.header.counter,
-    ):
-        return "wrong header"
-    if (h.originator, h.recipient) != (device.eui, command.header.originator):
-        return "wrong parties"
-    critical = command.info is not None and command.info.is_critical
-    if check.signature != "valid" if critical else check.mac != "valid":
-        return f"protection {check}"
+    response, verdict = check_response(command, outcome.response, hub)
+    if verdict != "ok":
+        return verdict
     payload = response.payload
     if isinstance(payload, AccessResponse):
         results = [r.result for r in payload.results]
@@ -117,19 +98,16 @@ def _answer(device: SimulatedDevice, wire: bytes, hub: Protection, success: bool
 
 @pytest.mark.skipif(not COMMANDS, reason="reference vectors not found (../shared/reference)")
 def test_every_reference_han_command_is_answered(han_pki: Pki, parties_view: Protection) -> None:
-    passed: list[str] = []
-    failed: dict[str, str] = {}
-    for path in COMMANDS:
-        wire = _rebuild(path, parties_view)
+
+    def answer(path: Path) -> str:
+        wire = rebuild(path, parties_view)
         device = _device(decode_message(wire).header.recipient, han_pki)
-        verdict = _answer(device, wire, parties_view, "_SUCCESS_" in path.name)
-        if verdict == "ok":
-            passed.append(path.name)
-        else:
-            failed[path.name] = verdict
-    assert failed == {}
-    assert len(passed) == len(COMMANDS) == 24
-    print(f"{len(passed)} of {len(COMMANDS)} reference CHF/PPMID commands answered and verified")
+        return _answer(device, wire, parties_view, "_SUCCESS_" in path.name)
+
+    result = tally(COMMANDS, answer, lambda path: path.name, {})
+    assert_all_answered(result, {}, len(COMMANDS))
+    assert len(COMMANDS) == 24
+    print(f"{len(result.passed)} of {len(COMMANDS)} CHF/PPMID commands answered and verified")
 
 
 @pytest.mark.skipif(not COMMANDS, reason="reference vectors not found (../shared/reference)")
@@ -140,7 +118,7 @@ def test_wan_provider_update_replaces_its_anchor_on_the_hub(
     hub = _device(CHF, han_pki)
     cell = (Role.WAN_PROVIDER, KeyUsage.DIGITAL_SIGNATURE, False)
     before = hub.anchors[cell]
-    assert hub.receive(_rebuild(path, parties_view), NOW).response is not None
+    assert hub.receive(rebuild(path, parties_view), NOW).response is not None
     after = hub.anchors[cell]
     assert after.eui == WAN_PROVIDER and after.point != before.point  # the RTDS certificate's key
 

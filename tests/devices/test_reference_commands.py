@@ -7,28 +7,30 @@ test asserts that exactly those fail, so nothing is skipped silently.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from smetsnet.devices import Esme
-from smetsnet.devices.core.device import UnsupportedCommand
 from smetsnet.gbcs import asn1
 from smetsnet.gbcs.asn1 import Asn1Payload
-from smetsnet.gbcs.builders import build_message
 from smetsnet.gbcs.codec import GbcsMessage, decode_message
 from smetsnet.gbcs.dlms import AccessResponse
-from smetsnet.gbcs.frame import Cra
 from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.protection import Protection
 from smetsnet.smki.bundle import CertificateEntry
 from smetsnet.smki.pki import Party, Pki
 from smetsnet.smki.profile import RemotePartyRole
 from tests.devices.conftest import ESME_EUI, NOW, PARTIES
-from tests.support.vectors import read_hex, rtds_files, split_vector
+from tests.devices.support import (
+    assert_all_answered,
+    check_response,
+    rebuild,
+    reference_commands,
+    tally,
+)
+from tests.support.vectors import read_hex
 
 #: use case -> why the ESME does not answer it yet (none left in RTDS 4.5.0).
 UNSUPPORTED: dict[str, str] = {}
@@ -36,20 +38,7 @@ UNSUPPORTED: dict[str, str] = {}
 URP_EUI = bytes.fromhex("90B3D51F30010099")
 
 
-def _esme_commands() -> list[Path]:
-    out = []
-    for path in rtds_files():
-        if "PRECOMMAND" in path.name or "COMMAND" not in path.name:
-            continue
-        raw = split_vector(path)
-        if raw.cra == Cra.COMMAND and raw.message[:0] == b"" and ESME_EUI in raw.message[:80]:
-            header = decode_message(raw.message).header
-            if header.recipient == ESME_EUI:
-                out.append(path)
-    return out
-
-
-COMMANDS = _esme_commands()
+COMMANDS = reference_commands([ESME_EUI])
 
 
 @pytest.fixture(scope="module")
@@ -61,31 +50,8 @@ def urp() -> CertificateEntry:
     )
 
 
-def _rebuild(path: Path, hub: Protection, urp: CertificateEntry | None = None) -> bytes:
-    """The reference command with the same typed fields, protected by OUR PKI (and, for a URP
-    command, carrying ``urp``'s certificate for ``urp`` as the supplementary remote party)."""
-    m = decode_message(read_hex(path))
-    h = m.header
-    if urp is not None and h.certificate is not None and urp.certificate is not None:
-        h = replace(
-            h,
-            supplementary_remote_party=urp.eui,
-            certificate=urp.certificate.public_bytes(Encoding.DER),
-        )
-    return build_message(
-        payload=m.payload,
-        originator=h.originator,
-        recipient=h.recipient,
-        counter=h.counter,
-        message_code=h.message_code,
-        date_time=h.date_time,
-        supplementary_remote_party=h.supplementary_remote_party,
-        supplementary_remote_party_counter=h.supplementary_remote_party_counter,
-        supplementary_originator_counter=h.supplementary_originator_counter,
-        certificate=h.certificate,
-        protection=hub,
-        sign=bool(m.frame.signature),
-    ).frame.to_bytes()
+#: Re-exported for the acceptance tests of other devices (moved to ``tests.devices.support``).
+_rebuild = rebuild
 
 
 #: ASN.1 command -> the response schemas of its use case (success or error form).
@@ -151,22 +117,9 @@ def _verdict(
     hub: Protection,
     unknown_party_key: ec.EllipticCurvePrivateKey | None = None,
 ) -> str:
-    response = decode_message(wire, protection=hub, unknown_party_key=unknown_party_key)
-    check = hub.verify(response.frame)
-    h = response.header
-    if (h.message_code, h.cra, h.counter) != (
-        command.message_code,
-        Cra.RESPONSE,
-        command.header.counter,
-    ):
-        return "wrong header"
-    if (h.originator, h.recipient) != (ESME_EUI, command.header.originator):
-        return "wrong parties"
-    critical = command.info is not None and command.info.is_critical
-    if critical and check.signature != "valid":
-        return f"signature {check.signature}"
-    if not critical and check.mac != "valid":
-        return f"MAC {check.mac}"
+    response, verdict = check_response(command, wire, hub, unknown_party_key)
+    if verdict != "ok":
+        return verdict
     payload = response.payload
     if isinstance(command.payload, Asn1Payload):
         return _asn1_verdict(command.payload, payload)
@@ -183,32 +136,15 @@ def _verdict(
 def test_every_reference_esme_command_is_answered(
     pki: Pki, hub: Protection, urp: CertificateEntry
 ) -> None:
-    passed: list[str] = []
-    failed: dict[str, str] = {}
-    unsupported: set[str] = set()
-    skipped = 0
-    for path in COMMANDS:
-        wire = _rebuild(path, hub, urp)
-        use_case = decode_message(wire).use_case or "?"
+
+    def answer(path: Path) -> str:
         esme = Esme.from_keystore(ESME_EUI, pki, PARTIES)
-        key = _key(path, use_case)
-        try:
-            verdict = _answer(esme, wire, hub, urp)
-        except UnsupportedCommand:
-            unsupported.add(key)
-            skipped += 1
-            continue
-        if key in UNSUPPORTED:
-            # e.g. CS02b ACB-by-ACB arrives unsigned (as in the vector) and is rejected first.
-            unsupported.add(key)
-            skipped += 1
-            continue
-        if verdict == "ok":
-            passed.append(path.name)
-        else:
-            failed[path.name] = verdict
-    assert failed == {}
-    assert unsupported == set(UNSUPPORTED)
-    assert len(passed) + skipped == len(COMMANDS)
-    assert len(passed) == len(COMMANDS) == 200, len(passed)  # RTDS 4.5.0, URP read included
-    print(f"{len(passed)} of {len(COMMANDS)} reference ESME commands answered and verified")
+        return _answer(esme, rebuild(path, hub, urp), hub, urp)
+
+    def key(path: Path) -> str:
+        return _key(path, decode_message(read_hex(path)).use_case or "?")
+
+    result = tally(COMMANDS, answer, key, UNSUPPORTED)
+    assert_all_answered(result, UNSUPPORTED, len(COMMANDS))
+    assert len(COMMANDS) == 200  # RTDS 4.5.0, URP read included
+    print(f"{len(result.passed)} of {len(COMMANDS)} reference ESME commands answered and verified")

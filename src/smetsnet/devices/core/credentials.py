@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from smetsnet.devices.core.keys import AnchorCell, Role, TrustAnchor, point_of
+from smetsnet.devices.core.keys import ANCHOR_ROLES, AnchorCell, Role, TrustAnchor, point_of
 from smetsnet.gbcs import crypto
 from smetsnet.gbcs.asn1 import (
     Certificate,
@@ -50,7 +50,7 @@ CANCEL_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 #: replacement mode -> (role that authorises it, roles whose cells it may replace); modes as in
 #: :class:`smetsnet.gbcs.asn1.ReplacementMode` (GBCS-PAYLOADS §3, DOMAIN.md §2.3).
-_ANY = frozenset(Role)
+_ANY = ANCHOR_ROLES
 MODES: dict[int, tuple[Role, frozenset[Role]]] = {
     2: (Role.SUPPLIER, frozenset({Role.SUPPLIER})),
     3: (Role.NETWORK_OPERATOR, frozenset({Role.NETWORK_OPERATOR})),
@@ -70,7 +70,7 @@ _BITS = {v: k for k, v in _USAGES.items()}
 
 def cell_of(cell_id: TrustAnchorCellId) -> AnchorCell | None:
     usage = _USAGES.get(cell_id.key_usage)
-    if usage is None or cell_id.role not in Role._value2member_map_:
+    if usage is None or cell_id.role not in ANCHOR_ROLES:
         return None
     return (Role(cell_id.role), usage, cell_id.cell_usage == 1)
 
@@ -183,7 +183,7 @@ def _outcome(
 
 def _set_floor(device: SimulatedDevice, change: RemotePartySeqNumberChange) -> None:
     """Floors apply to every EUI now holding the role: its counter restarts above the floor."""
-    if change.role not in Role._value2member_map_:
+    if change.role not in ANCHOR_ROLES:
         return
     role = Role(change.role)
     for (r, _, _), anchor in device.anchors.items():

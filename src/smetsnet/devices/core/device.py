@@ -24,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from smetsnet.devices.core import alerts as codes
 from smetsnet.devices.core import credentials as cs02
+from smetsnet.devices.core import metering
 from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection, UnknownParty
 from smetsnet.devices.core.schedule import Held, cancel, take_due
@@ -53,9 +54,10 @@ from smetsnet.gbcs.dlms import (
     seconds_since_2000,
 )
 from smetsnet.gbcs.frame import Cra, Frame, GroupingHeader
-from smetsnet.gbcs.keystore import KeyUsage
+from smetsnet.gbcs.keystore import KeyStore, KeyUsage
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER
 from smetsnet.gbcs.registry import TOP_UP_COMMAND, message_code_info
+from smetsnet.inventory.model import DeviceType
 
 KA, DS = KeyUsage.KEY_AGREEMENT, KeyUsage.DIGITAL_SIGNATURE
 
@@ -146,9 +148,18 @@ class SimulatedDevice:
     SIGNERS: ClassVar[Mapping[int, frozenset[Role]]] = SIGNER_ROLES
     #: use cases answered to an unknown remote party's certificate (URP; the ESME: ECS21b)
     UNKNOWN_PARTY_CODES: ClassVar[frozenset[int]] = frozenset()
+    #: what a device built from an EUI alone is (its identity; "type" in its state JSON)
+    DEVICE_TYPE: ClassVar[DeviceType]
 
-    def __init__(self, *, identity: Identity, keys: DeviceKeys, anchors: TrustAnchors) -> None:
-        self.identity = identity
+    def __init__(
+        self,
+        *,
+        keys: DeviceKeys,
+        anchors: TrustAnchors,
+        eui: bytes = b"",
+        identity: Identity | None = None,
+    ) -> None:
+        self.identity = identity or Identity(eui=eui, device_type=self.DEVICE_TYPE)
         self.keys = keys
         self.anchors = anchors
         #: last accepted originator counter per remote party EUI
@@ -397,6 +408,12 @@ class SimulatedDevice:
             mac=not signed,
         ).frame.to_bytes()
 
+    def credit_alerts(self, used: metering.Bill) -> list[bytes]:
+        """A meter's 0x8F0F (credit below disablement threshold) when a bill ran out of credit."""
+        if used.ran_out is None:
+            return []
+        return [self.alert(Alert(code=codes.CREDIT_BELOW_DISABLEMENT), used.ran_out)]
+
     def alert_payload(self, alert: Alert, now: datetime) -> Payload:
         """The alert's payload (override: a GBZ device builds a GBZ alert). Called after
         :attr:`alert_counter` was advanced for this alert, so it may use it as an invoke id."""
@@ -423,7 +440,45 @@ class SimulatedDevice:
         """The EUI a response goes to: the command's originator (override if needed)."""
         return command.header.originator
 
-    # -- persistence ----------------------------------------------------------------------------
+    # -- construction and persistence ----------------------------------------------------------
+    @classmethod
+    def from_keystore(cls, eui: bytes, keystore: KeyStore, parties: Mapping[Role, bytes]) -> Self:
+        """A fresh device: its own keys and the ``{role: eui}`` parties' anchors from a store."""
+        return cls(
+            eui=eui,
+            keys=DeviceKeys.from_keystore(keystore, eui),
+            anchors=TrustAnchors.from_keystore(keystore, parties),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole device: identity, keys, anchors, anti-replay state, then its own state."""
+        return {
+            "eui": self.eui.hex(),
+            "type": self.identity.device_type.name,
+            "keys": self.keys.to_json(),
+            "anchors": self.anchors.to_json(),
+            "security": self.security_json(),
+            **self.state_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        device = cls(
+            eui=bytes.fromhex(data["eui"]),
+            keys=DeviceKeys.from_json(data["keys"]),
+            anchors=TrustAnchors.from_json(data["anchors"]),
+        )
+        device.load_security_json(data["security"])
+        device.load_state_json(data)
+        return device
+
+    def state_json(self) -> dict[str, Any]:
+        """The device type's own keys of :meth:`to_json` (subclasses)."""
+        return {}
+
+    def load_state_json(self, data: dict[str, Any]) -> None:
+        """Restore what :meth:`state_json` wrote (subclasses)."""
+
     def security_json(self) -> dict[str, Any]:
         return {
             "last_counters": {k.hex(): v for k, v in self.last_counters.items()},

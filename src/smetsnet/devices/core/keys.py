@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from enum import IntEnum
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from smetsnet.gbcs import crypto
+from smetsnet.gbcs.asn1.types import Role as Role
 from smetsnet.gbcs.keystore import KeyStore, KeyUsage
 from smetsnet.inventory.model import DeviceType
 
@@ -28,18 +28,8 @@ _X962 = serialization.Encoding.X962
 _UNCOMPRESSED = serialization.PublicFormat.UncompressedPoint
 
 
-class Role(IntEnum):
-    """GBCS remote-party roles (DOMAIN.md §2.3)."""
-
-    ROOT = 0
-    RECOVERY = 1
-    SUPPLIER = 2
-    NETWORK_OPERATOR = 3
-    ACCESS_CONTROL_BROKER = 4
-    TRANSITIONAL_COS = 5
-    WAN_PROVIDER = 6
-    ISSUING_AUTHORITY = 7
-    LOAD_CONTROLLER = 8  # CS02g cells (role 8 in the 6.15.1_CS02g vectors)
+#: The roles a trust anchor cell can name (GBCS's RemotePartyRole less its "other", 127).
+ANCHOR_ROLES = frozenset(Role) - {Role.OTHER}
 
 
 #: (role, key usage, prepayment top-up cell)

@@ -16,10 +16,15 @@ from typing import TYPE_CHECKING
 
 from smetsnet.gbcs.dlms import (
     NULL,
+    ActionSpec,
     CosemDateTime,
     Data,
     DoubleLongUnsigned,
+    GetSpec,
+    GetWithSelectionSpec,
     OctetString,
+    ResponseSpec,
+    SetSpec,
     Structure,
     decode_data,
     seconds_since_2000,
@@ -33,6 +38,8 @@ if TYPE_CHECKING:
 SUCCESS, HARDWARE_FAULT, TEMPORARY_FAILURE, DENIED, UNDEFINED = 0, 1, 2, 3, 4
 UNAVAILABLE, TYPE_UNMATCHED, OTHER = 11, 12, 250
 PROFILE_CLASS, BUFFER = 7, 2
+#: Access-Response result choices (GBCS-PAYLOADS §1.5).
+GET, SET, ACTION = 1, 2, 3
 
 Key = tuple[int, str, int]
 
@@ -67,6 +74,24 @@ class ObjectServer:
     methods: dict[Key, Method] = field(default_factory=dict)
     buffers: dict[str, Buffer] = field(default_factory=dict)
     default_buffer: Buffer | None = None
+
+    def answer(self, ctx: Context, spec: object, data: Data) -> tuple[Data, ResponseSpec]:
+        """One Access-Request spec answered from the handlers (a device intercepts the
+        actions it answers itself before calling this)."""
+        if isinstance(spec, GetWithSelectionSpec):
+            key = (spec.class_id, str(spec.instance), spec.attribute_id)
+            value, result = self.select(ctx, key, spec.selector, spec.parameter)
+            return value, ResponseSpec(choice=GET, result=result)
+        if isinstance(spec, GetSpec):
+            value, result = self.get(ctx, (spec.class_id, str(spec.instance), spec.attribute_id))
+            return value, ResponseSpec(choice=GET, result=result)
+        if isinstance(spec, SetSpec):
+            result = self.set(ctx, (spec.class_id, str(spec.instance), spec.attribute_id), data)
+            return NULL, ResponseSpec(choice=SET, result=result)
+        if isinstance(spec, ActionSpec):
+            result = self.action(ctx, (spec.class_id, str(spec.instance), spec.method_id), data)
+            return NULL, ResponseSpec(choice=ACTION, result=result)
+        return NULL, ResponseSpec(choice=GET, result=UNDEFINED)
 
     def get(self, ctx: Context, key: Key) -> tuple[Data, int]:
         getter = self.getters.get(key)

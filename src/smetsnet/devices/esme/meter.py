@@ -18,21 +18,23 @@ import numpy as np
 import numpy.typing as npt
 
 from smetsnet.devices.core import alerts as codes
+from smetsnet.devices.core import metering
 from smetsnet.devices.core.device import Alert, Execution, SimulatedDevice, UnsupportedCommand
-from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
+from smetsnet.devices.core.keys import DeviceKeys, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection
 from smetsnet.devices.core.schedule import Held, cancel
 from smetsnet.devices.esme import future, services
 from smetsnet.devices.esme.cosem import (
+    ACTION,
     OTHER,
+    SET,
     SUCCESS,
     TYPE_UNMATCHED,
-    UNDEFINED,
     Context,
     date_window,
 )
 from smetsnet.devices.esme.objects import esme_objects
-from smetsnet.devices.esme.state import HALF_HOUR, PENCE, PROFILE_CAPACITY, UTRN_CACHE, EsmeState
+from smetsnet.devices.esme.state import PENCE, PROFILE_CAPACITY, UTRN_CACHE, EsmeState
 from smetsnet.errors import GbcsEncodeError, GbcsError, GbcsSecurityError
 from smetsnet.gbcs import crypto
 from smetsnet.gbcs.asn1 import (
@@ -52,18 +54,15 @@ from smetsnet.gbcs.dlms import (
     CosemDateTime,
     Data,
     DataNotification,
-    GetSpec,
-    GetWithSelectionSpec,
     OctetString,
     ResponseSpec,
-    SetSpec,
     Structure,
     from_seconds_since_2000,
     seconds_since_2000,
 )
 from smetsnet.gbcs.dlms.protected import DATA_PROTECTION_CLASS, GET_PROTECTED_ATTRIBUTES
 from smetsnet.gbcs.frame import Cra, GroupingHeader
-from smetsnet.gbcs.keystore import KeyStore, KeyUsage
+from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.sensitive import sealed_response_item
 from smetsnet.gbcs.utrn import parse_utrn, verify_utrn
 from smetsnet.inventory.model import DeviceType
@@ -73,7 +72,6 @@ FIRMWARE_RECEIPT = 0x00CE  # ESME distribution receipt alert (DOMAIN.md §6)
 CS06_ALERT = 0x00CA
 FIRMWARE_VERIFIED, FIRMWARE_VERIFICATION_FAILED, FIRMWARE_CHANGED = 0x8F72, 0x8F1C, 0x8F43
 _SERVER = esme_objects()
-_GET, _SET, _ACTION = 1, 2, 3
 CS01A_TOP_UP = 0x0007
 _TOKEN_GATEWAY = (115, "0-0:19.40.0.255", 1)
 
@@ -90,6 +88,7 @@ class Esme(SimulatedDevice):
     """An electricity meter that speaks GBCS DLMS."""
 
     __slots__ = ("state",)
+    DEVICE_TYPE = DeviceType.ESME
     #: ECS21b to an unknown remote party (RTDS 4.14 URP): answered to the command's certificate
     UNKNOWN_PARTY_CODES = frozenset({0x0034})
 
@@ -101,18 +100,8 @@ class Esme(SimulatedDevice):
         anchors: TrustAnchors,
         state: EsmeState | None = None,
     ) -> None:
-        super().__init__(
-            identity=Identity(eui=eui, device_type=DeviceType.ESME), keys=keys, anchors=anchors
-        )
+        super().__init__(eui=eui, keys=keys, anchors=anchors)
         self.state = state or EsmeState()
-
-    @classmethod
-    def from_keystore(cls, eui: bytes, keystore: KeyStore, parties: dict[Role, bytes]) -> Esme:
-        return cls(
-            eui=eui,
-            keys=DeviceKeys.from_keystore(keystore, eui),
-            anchors=TrustAnchors.from_keystore(keystore, parties),
-        )
 
     # -- commands -------------------------------------------------------------------------------
     def execute(
@@ -133,7 +122,7 @@ class Esme(SimulatedDevice):
             cancel(self.held, message.header.message_code, message.header.originator)
         else:
             self.hold(message, due)
-        items = [(NULL, ResponseSpec(choice=_SET, result=SUCCESS)) for _ in request.specs]
+        items = [(NULL, ResponseSpec(choice=SET, result=SUCCESS)) for _ in request.specs]
         return Execution(payload=AccessResponse.build(items, invoke_id=request.invoke_id))
 
     def _run_request(
@@ -233,25 +222,13 @@ class Esme(SimulatedDevice):
         reply: GroupingHeader,
         protection: DeviceProtection,
     ) -> tuple[Data, ResponseSpec]:
-        if isinstance(spec, GetWithSelectionSpec):
-            key = (spec.class_id, str(spec.instance), spec.attribute_id)
-            value, result = _SERVER.select(ctx, key, spec.selector, spec.parameter)
-            return value, ResponseSpec(choice=_GET, result=result)
-        if isinstance(spec, GetSpec):
-            value, result = _SERVER.get(ctx, (spec.class_id, str(spec.instance), spec.attribute_id))
-            return value, ResponseSpec(choice=_GET, result=result)
-        if isinstance(spec, SetSpec):
-            result = _SERVER.set(ctx, (spec.class_id, str(spec.instance), spec.attribute_id), data)
-            return NULL, ResponseSpec(choice=_SET, result=result)
-        if isinstance(spec, ActionSpec):
-            if (
-                spec.class_id == DATA_PROTECTION_CLASS
-                and spec.method_id == GET_PROTECTED_ATTRIBUTES
-            ):
-                return self._protected(ctx, data, reply, protection)
-            result = _SERVER.action(ctx, (spec.class_id, str(spec.instance), spec.method_id), data)
-            return NULL, ResponseSpec(choice=_ACTION, result=result)
-        return NULL, ResponseSpec(choice=_GET, result=UNDEFINED)
+        if (
+            isinstance(spec, ActionSpec)
+            and spec.class_id == DATA_PROTECTION_CLASS
+            and spec.method_id == GET_PROTECTED_ATTRIBUTES
+        ):
+            return self._protected(ctx, data, reply, protection)
+        return _SERVER.answer(ctx, spec, data)
 
     def _protected(
         self, ctx: Context, parameter: Data, reply: GroupingHeader, protection: DeviceProtection
@@ -261,7 +238,7 @@ class Esme(SimulatedDevice):
 
         request = GetProtectedAttributes.from_data(parameter)
         if request is None:
-            return NULL, ResponseSpec(choice=_ACTION, result=TYPE_UNMATCHED)
+            return NULL, ResponseSpec(choice=ACTION, result=TYPE_UNMATCHED)
         values: list[Data] = []
         for obj in request.objects:
             key = (obj.class_id, str(obj.instance), obj.attribute_id)
@@ -270,7 +247,7 @@ class Esme(SimulatedDevice):
             else:
                 values.append(_SERVER.get(ctx, key)[0])
         sealed = sealed_response_item(protection, reply, Structure(items=tuple(values)))
-        return sealed, ResponseSpec(choice=_ACTION, result=SUCCESS)
+        return sealed, ResponseSpec(choice=ACTION, result=SUCCESS)
 
     def apply_local_utrn(self, utrn: str, now: datetime) -> TopUpResult:
         """A UTRN typed on the PPMID (or the meter's keypad): the same CS01a top-up path and
@@ -325,37 +302,20 @@ class Esme(SimulatedDevice):
         prepayment (supply disabled when credit runs out: no consumption after that). Returns
         the alerts raised (0x8F0F credit below disablement threshold)."""
         s = self.state
-        demand = np.asarray(wh, dtype=np.int64)
-        if s.supply != "enabled":
-            demand = np.zeros_like(demand)
-        cost = (demand * s.price) // 1000 + s.standing_charge // 48
-        out: list[bytes] = []
-        if s.payment_mode == "prepayment" and len(demand):
-            left = s.balance - np.cumsum(cost)
-            empty = np.flatnonzero(left <= 0)
-            if len(empty):
-                cut = int(empty[0]) + 1
-                demand[cut:] = 0
-                cost[cut:] = 0
-                s.supply = "disabled"
-                when = from_seconds_since_2000(seconds_since_2000(start) + cut * HALF_HOUR)
-                out.append(self.alert(Alert(code=codes.CREDIT_BELOW_DISABLEMENT), when))
-            s.balance -= int(cost.sum())
-        s.billed += int(cost.sum())
-        s.import_wh += int(demand.sum())
-        self._append_profile(seconds_since_2000(start), demand.astype(np.uint32))
-        return out
-
-    def _append_profile(self, start: int, values: npt.NDArray[np.uint32]) -> None:
-        s = self.state
-        if not len(s.profile_wh):
-            s.profile_start = start
-        gap = (start - s.profile_start) // HALF_HOUR - len(s.profile_wh)
-        filler = np.zeros(max(gap, 0), np.uint32)
-        joined = np.concatenate((s.profile_wh, filler, values))
-        drop = max(len(joined) - PROFILE_CAPACITY, 0)
-        s.profile_start += drop * HALF_HOUR
-        s.profile_wh = joined[drop:]
+        used = metering.bill(start, wh, s, s.balance)
+        cost = int(used.cost.sum())
+        if s.payment_mode == "prepayment":
+            s.balance -= cost
+        s.billed += cost
+        s.import_wh += int(used.demand.sum())
+        s.profile_start, s.profile_wh = metering.append_profile(
+            s.profile_start,
+            s.profile_wh,
+            seconds_since_2000(start),
+            used.demand.astype(np.uint32),
+            PROFILE_CAPACITY,
+        )
+        return self.credit_alerts(used)
 
     def power_outage(self, start: datetime, end: datetime) -> bytes:
         """ECS80: supply restored after an outage; signed alert to the network operator."""
@@ -368,26 +328,11 @@ class Esme(SimulatedDevice):
         return self.alert(alert, end)
 
     # -- persistence ----------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "eui": self.eui.hex(),
-            "type": "ESME",
-            "keys": self.keys.to_json(),
-            "anchors": self.anchors.to_json(),
-            "security": self.security_json(),
-            "state": self.state.to_json(),
-        }
+    def state_json(self) -> dict[str, Any]:
+        return {"state": self.state.to_json()}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Esme:
-        meter = cls(
-            eui=bytes.fromhex(data["eui"]),
-            keys=DeviceKeys.from_json(data["keys"]),
-            anchors=TrustAnchors.from_json(data["anchors"]),
-            state=EsmeState.from_json(data["state"]),
-        )
-        meter.load_security_json(data["security"])
-        return meter
+    def load_state_json(self, data: dict[str, Any]) -> None:
+        self.state = EsmeState.from_json(data["state"])
 
 
 def local_top_up_counter(utrn: str, cache: list[int]) -> int:

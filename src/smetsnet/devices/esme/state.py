@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from smetsnet.devices.core.metering import HALF_HOUR as HALF_HOUR
+
 #: Pence to currency units (10^-5 GBP).
 PENCE = 1000
-HALF_HOUR = 1800
 #: Half-hours of profile kept (five weeks; a real ESME keeps at least 13 months, GBCS asks 3).
 PROFILE_CAPACITY = 48 * 35
 UTRN_CACHE = 5

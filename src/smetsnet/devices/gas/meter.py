@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smetsnet.devices.core import alerts as codes
+from smetsnet.devices.core import metering
 from smetsnet.devices.core.device import (
     Alert,
     Execution,
@@ -25,13 +26,13 @@ from smetsnet.devices.core.device import (
     SimulatedDevice,
     UnsupportedCommand,
 )
-from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
+from smetsnet.devices.core.keys import DeviceKeys, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection, UnknownParty
 from smetsnet.devices.core.schedule import Held, cancel
 from smetsnet.devices.gas import actions as _actions  # noqa: F401  (registers the handlers)
 from smetsnet.devices.gas import services
 from smetsnet.devices.gas.server import FAILURE, Context, Reply, TopUp, serve
-from smetsnet.devices.gas.state import HALF_HOUR, PROFILE_CAPACITY, UTRN_CACHE, GsmeState
+from smetsnet.devices.gas.state import PROFILE_CAPACITY, UTRN_CACHE, GsmeState
 from smetsnet.errors import GbcsEncodeError, GbcsError, GbcsSecurityError
 from smetsnet.gbcs.asn1 import JoinCommand, ReadDeviceJoinDetailsCommand, UnjoinCommand
 from smetsnet.gbcs.asn1.misc import SetClockCommand, SetClockResponse, TimeStatus
@@ -48,7 +49,7 @@ from smetsnet.gbcs.gbz import (
     ZclCommand,
 )
 from smetsnet.gbcs.gbz.spec import METERING, PREPAYMENT
-from smetsnet.gbcs.keystore import KeyStore, KeyUsage
+from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.payload import SENSITIVE_SECURITY_CONTROL, CipheredContent
 from smetsnet.gbcs.registry import PPMID_GSME_COMMAND, message_code_info
 from smetsnet.gbcs.utrn import verify_utrn
@@ -162,6 +163,7 @@ class Gsme(GbzDevice):
     """A battery-powered gas meter that speaks GBCS GBZ (and ASN.1 for its clock, GCS28)."""
 
     __slots__ = ("state",)
+    DEVICE_TYPE = DeviceType.GSME
 
     def __init__(
         self,
@@ -171,18 +173,8 @@ class Gsme(GbzDevice):
         anchors: TrustAnchors,
         state: GsmeState | None = None,
     ) -> None:
-        super().__init__(
-            identity=Identity(eui=eui, device_type=DeviceType.GSME), keys=keys, anchors=anchors
-        )
+        super().__init__(eui=eui, keys=keys, anchors=anchors)
         self.state = state or GsmeState()
-
-    @classmethod
-    def from_keystore(cls, eui: bytes, keystore: KeyStore, parties: dict[Role, bytes]) -> Gsme:
-        return cls(
-            eui=eui,
-            keys=DeviceKeys.from_keystore(keystore, eui),
-            anchors=TrustAnchors.from_keystore(keystore, parties),
-        )
 
     def served_state(self) -> GsmeState:
         return self.state
@@ -316,60 +308,25 @@ class Gsme(GbzDevice):
         from smetsnet.devices.consumption import gas_litres
 
         s = self.state
-        demand = np.asarray(wh, dtype=np.int64)
-        if s.supply != "enabled":
-            demand = np.zeros_like(demand)
-        cost = (demand * s.price) // 1000 + s.standing_charge // 48
-        out: list[bytes] = []
-        if s.payment_mode == "prepayment" and len(demand):
-            left = s.credit + s.emergency_credit - np.cumsum(cost)
-            empty = np.flatnonzero(left <= 0)
-            if len(empty):
-                cut = int(empty[0]) + 1
-                demand[cut:] = 0
-                cost[cut:] = 0
-                s.supply = "disabled"
-                when = from_seconds_since_2000(seconds_since_2000(start) + cut * HALF_HOUR)
-                out.append(self.alert(Alert(code=codes.CREDIT_BELOW_DISABLEMENT), when))
-            s.credit -= int(cost.sum())
-        litres = gas_litres(demand.astype(np.uint32))
-        s.billed += int(cost.sum())
-        s.energy_wh += int(demand.sum())
+        used = metering.bill(start, wh, s, s.credit + s.emergency_credit)
+        cost = int(used.cost.sum())
+        if s.payment_mode == "prepayment":
+            s.credit -= cost
+        litres = gas_litres(used.demand.astype(np.uint32))
+        s.billed += cost
+        s.energy_wh += int(used.demand.sum())
         s.litres += int(litres.sum(dtype=np.int64))
-        self._append_profile(seconds_since_2000(start), litres)
-        return out
-
-    def _append_profile(self, start: int, values: npt.NDArray[np.uint32]) -> None:
-        s = self.state
-        if not len(s.profile_l):
-            s.profile_start = start
-        gap = (start - s.profile_start) // HALF_HOUR - len(s.profile_l)
-        joined = np.concatenate((s.profile_l, np.zeros(max(gap, 0), np.uint32), values))
-        drop = max(len(joined) - PROFILE_CAPACITY, 0)
-        s.profile_start += drop * HALF_HOUR
-        s.profile_l = joined[drop:]
+        s.profile_start, s.profile_l = metering.append_profile(
+            s.profile_start, s.profile_l, seconds_since_2000(start), litres, PROFILE_CAPACITY
+        )
+        return self.credit_alerts(used)
 
     # -- persistence ----------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "eui": self.eui.hex(),
-            "type": "GSME",
-            "keys": self.keys.to_json(),
-            "anchors": self.anchors.to_json(),
-            "security": self.security_json(),
-            "state": self.state.to_json(),
-        }
+    def state_json(self) -> dict[str, Any]:
+        return {"state": self.state.to_json()}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Gsme:
-        meter = cls(
-            eui=bytes.fromhex(data["eui"]),
-            keys=DeviceKeys.from_json(data["keys"]),
-            anchors=TrustAnchors.from_json(data["anchors"]),
-            state=GsmeState.from_json(data["state"]),
-        )
-        meter.load_security_json(data["security"])
-        return meter
+    def load_state_json(self, data: dict[str, Any]) -> None:
+        self.state = GsmeState.from_json(data["state"])
 
 
 #: Messages a GPF holds for its GSME (HenryGiraldo's CH emulator: 32; DOMAIN.md §2.4).
@@ -380,21 +337,12 @@ class Gpf(GbzDevice):
     """The gas proxy function on the comms hub: a mirror of the GSME and its command queue."""
 
     __slots__ = ("mirror", "queue")
+    DEVICE_TYPE = DeviceType.GPF
 
     def __init__(self, *, eui: bytes, keys: DeviceKeys, anchors: TrustAnchors) -> None:
-        super().__init__(
-            identity=Identity(eui=eui, device_type=DeviceType.GPF), keys=keys, anchors=anchors
-        )
+        super().__init__(eui=eui, keys=keys, anchors=anchors)
         self.mirror = GsmeState()
         self.queue: deque[bytes] = deque()
-
-    @classmethod
-    def from_keystore(cls, eui: bytes, keystore: KeyStore, parties: dict[Role, bytes]) -> Gpf:
-        return cls(
-            eui=eui,
-            keys=DeviceKeys.from_keystore(keystore, eui),
-            anchors=TrustAnchors.from_keystore(keystore, parties),
-        )
 
     def served_state(self) -> GsmeState:
         return self.mirror
@@ -417,29 +365,13 @@ class Gpf(GbzDevice):
         self.mirror = state.copy()
 
     # -- persistence ----------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "eui": self.eui.hex(),
-            "type": "GPF",
-            "keys": self.keys.to_json(),
-            "anchors": self.anchors.to_json(),
-            "security": self.security_json(),
-            "mirror": self.mirror.to_json(),
-            "queue": [w.hex() for w in self.queue],
-        }
+    def state_json(self) -> dict[str, Any]:
+        return {"mirror": self.mirror.to_json(), "queue": [w.hex() for w in self.queue]}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Gpf:
-        gpf = cls(
-            eui=bytes.fromhex(data["eui"]),
-            keys=DeviceKeys.from_json(data["keys"]),
-            anchors=TrustAnchors.from_json(data["anchors"]),
-        )
-        gpf.load_security_json(data["security"])
+    def load_state_json(self, data: dict[str, Any]) -> None:
         if "mirror" in data:
-            gpf.mirror = GsmeState.from_json(data["mirror"])
-        gpf.queue.extend(bytes.fromhex(w) for w in data.get("queue", []))
-        return gpf
+            self.mirror = GsmeState.from_json(data["mirror"])
+        self.queue.extend(bytes.fromhex(w) for w in data.get("queue", []))
 
 
 __all__ = ["QUEUE_CAPACITY", "SENSITIVE", "GbzDevice", "Gpf", "Gsme"]

@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from smetsnet.devices.battery import BatteryModel
+from smetsnet.devices.core.metering import HALF_HOUR as HALF_HOUR
 
-HALF_HOUR = 1800
 #: Half-hours of profile kept (five weeks; GBCS asks for three months of half-hours).
 PROFILE_CAPACITY = 48 * 35
 UTRN_CACHE = 5

@@ -22,7 +22,7 @@ from smetsnet.devices.core.device import (
     SimulatedDevice,
     UnsupportedCommand,
 )
-from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
+from smetsnet.devices.core.keys import DeviceKeys, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection
 from smetsnet.devices.esme import Esme
 from smetsnet.devices.esme.meter import TopUpResult
@@ -40,7 +40,6 @@ from smetsnet.gbcs.asn1.join import (
 from smetsnet.gbcs.asn1.types import DeviceLogEntry
 from smetsnet.gbcs.codec import GbcsMessage
 from smetsnet.gbcs.dlms import seconds_since_2000
-from smetsnet.gbcs.keystore import KeyStore
 from smetsnet.inventory.model import DeviceType
 
 #: Critical join use cases a PPMID answers, signed by the supplier or (RTDS 8.7.2, sent by
@@ -115,26 +114,17 @@ class Ppmid(SimulatedDevice):
 
     __slots__ = ("esme", "gas", "hub", "partners")
     SIGNERS = PPMID_SIGNERS
+    DEVICE_TYPE = DeviceType.PPMID
 
     def __init__(
         self, *, eui: bytes, keys: DeviceKeys, anchors: TrustAnchors, hub: CommsHub | None = None
     ) -> None:
-        super().__init__(
-            identity=Identity(eui=eui, device_type=DeviceType.PPMID), keys=keys, anchors=anchors
-        )
+        super().__init__(eui=eui, keys=keys, anchors=anchors)
         self.hub = hub
         self.esme: Esme | None = None
         self.gas: object | None = None
         #: meters this PPMID is paired with (CS03): EUI -> GBCS DeviceType (0 GSME, 1 ESME)
         self.partners: dict[bytes, int] = {}
-
-    @classmethod
-    def from_keystore(cls, eui: bytes, keystore: KeyStore, parties: dict[Role, bytes]) -> Ppmid:
-        return cls(
-            eui=eui,
-            keys=DeviceKeys.from_keystore(keystore, eui),
-            anchors=TrustAnchors.from_keystore(keystore, parties),
-        )
 
     # -- consumer side --------------------------------------------------------------------------
     def join_han(self, now: datetime) -> bool:
@@ -196,26 +186,11 @@ class Ppmid(SimulatedDevice):
         return JOIN_OK
 
     # -- persistence ----------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "eui": self.eui.hex(),
-            "type": "PPMID",
-            "keys": self.keys.to_json(),
-            "anchors": self.anchors.to_json(),
-            "security": self.security_json(),
-            "partners": {k.hex(): v for k, v in self.partners.items()},
-        }
+    def state_json(self) -> dict[str, Any]:
+        return {"partners": {k.hex(): v for k, v in self.partners.items()}}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Ppmid:
-        device = cls(
-            eui=bytes.fromhex(data["eui"]),
-            keys=DeviceKeys.from_json(data["keys"]),
-            anchors=TrustAnchors.from_json(data["anchors"]),
-        )
-        device.load_security_json(data["security"])
-        device.partners = {bytes.fromhex(k): int(v) for k, v in data["partners"].items()}
-        return device
+    def load_state_json(self, data: dict[str, Any]) -> None:
+        self.partners = {bytes.fromhex(k): int(v) for k, v in data["partners"].items()}
 
 
 __all__ = ["Display", "Ihd", "Ppmid", "TopUpResult", "read_display"]

@@ -19,13 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from smetsnet.devices.core.device import Alert, Execution, SimulatedDevice, UnsupportedCommand
-from smetsnet.devices.core.keys import DeviceKeys, Identity, Role, TrustAnchors
+from smetsnet.devices.core.keys import DeviceKeys, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection
 from smetsnet.devices.esme.cosem import (
+    ACTION,
     OTHER,
     SUCCESS,
     TYPE_UNMATCHED,
-    UNDEFINED,
     Context,
     ObjectServer,
 )
@@ -47,20 +47,15 @@ from smetsnet.gbcs.dlms import (
     AccessResponse,
     ActionSpec,
     Data,
-    GetSpec,
-    GetWithSelectionSpec,
     ResponseSpec,
-    SetSpec,
     seconds_since_2000,
 )
 from smetsnet.gbcs.frame import Cra
-from smetsnet.gbcs.keystore import KeyStore
 from smetsnet.inventory.model import DeviceType
 
 CS14_HAN_LOG_CHANGED = 0x0018
 CCS08_FIRMWARE_TRANSFER = 0x0128
 FIRMWARE_TRANSFER_SUCCESS = 0x8F8A
-_GET, _SET, _ACTION = 1, 2, 3
 #: Methods that answer data (CCS07 backup PAN) rather than a bare result.
 _RETURNING = {
     (objects.NETWORK_CONTROL, objects.HAN_LOG, 4),
@@ -72,6 +67,7 @@ class CommsHub(SimulatedDevice):
     """The comms hub function: HAN whitelist, join control, CHF reads and alerts."""
 
     __slots__ = ("_server", "state")
+    DEVICE_TYPE = DeviceType.CHF
 
     def __init__(
         self,
@@ -81,19 +77,9 @@ class CommsHub(SimulatedDevice):
         anchors: TrustAnchors,
         state: HubState | None = None,
     ) -> None:
-        super().__init__(
-            identity=Identity(eui=eui, device_type=DeviceType.CHF), keys=keys, anchors=anchors
-        )
+        super().__init__(eui=eui, keys=keys, anchors=anchors)
         self.state = state or HubState()
         self._server: ObjectServer = objects.hub_objects(self)
-
-    @classmethod
-    def from_keystore(cls, eui: bytes, keystore: KeyStore, parties: dict[Role, bytes]) -> CommsHub:
-        return cls(
-            eui=eui,
-            keys=DeviceKeys.from_keystore(keystore, eui),
-            anchors=TrustAnchors.from_keystore(keystore, parties),
-        )
 
     # -- the HAN side ---------------------------------------------------------------------------
     def whitelisted(self, eui: bytes) -> bool:
@@ -190,49 +176,22 @@ class CommsHub(SimulatedDevice):
         return Execution(payload=response, alerts=tuple(alerts))
 
     def _one(self, ctx: Context, spec: object, data: Data) -> tuple[Data, ResponseSpec]:
-        server = self._server
-        if isinstance(spec, GetWithSelectionSpec):
-            key = (spec.class_id, str(spec.instance), spec.attribute_id)
-            value, result = server.select(ctx, key, spec.selector, spec.parameter)
-            return value, ResponseSpec(choice=_GET, result=result)
-        if isinstance(spec, GetSpec):
-            value, result = server.get(ctx, (spec.class_id, str(spec.instance), spec.attribute_id))
-            return value, ResponseSpec(choice=_GET, result=result)
-        if isinstance(spec, SetSpec):
-            result = server.set(ctx, (spec.class_id, str(spec.instance), spec.attribute_id), data)
-            return NULL, ResponseSpec(choice=_SET, result=result)
         if isinstance(spec, ActionSpec):
             key = (spec.class_id, str(spec.instance), spec.method_id)
             if key in _RETURNING:
                 return objects.backup(self.state, ctx.now), ResponseSpec(
-                    choice=_ACTION, result=SUCCESS
+                    choice=ACTION, result=SUCCESS
                 )
-            if key not in server.methods:
-                return NULL, ResponseSpec(choice=_ACTION, result=OTHER)
-            return NULL, ResponseSpec(choice=_ACTION, result=server.action(ctx, key, data))
-        return NULL, ResponseSpec(choice=_GET, result=UNDEFINED)
+            if key not in self._server.methods:
+                return NULL, ResponseSpec(choice=ACTION, result=OTHER)
+        return self._server.answer(ctx, spec, data)
 
     # -- persistence ----------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "eui": self.eui.hex(),
-            "type": "CHF",
-            "keys": self.keys.to_json(),
-            "anchors": self.anchors.to_json(),
-            "security": self.security_json(),
-            "state": self.state.to_json(),
-        }
+    def state_json(self) -> dict[str, Any]:
+        return {"state": self.state.to_json()}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CommsHub:
-        hub = cls(
-            eui=bytes.fromhex(data["eui"]),
-            keys=DeviceKeys.from_json(data["keys"]),
-            anchors=TrustAnchors.from_json(data["anchors"]),
-            state=HubState.from_json(data["state"]),
-        )
-        hub.load_security_json(data["security"])
-        return hub
+    def load_state_json(self, data: dict[str, Any]) -> None:
+        self.state = HubState.from_json(data["state"])
 
 
 __all__ = ["CCS08_FIRMWARE_TRANSFER", "CS14_HAN_LOG_CHANGED", "TYPE_UNMATCHED", "CommsHub"]

@@ -1,0 +1,71 @@
+"""Half-hourly metering shared by the electricity and gas meters: the bill of a run of
+half-hours (prepayment cut-off included) and the rolling consumption profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from smetsnet.gbcs.dlms import from_seconds_since_2000, seconds_since_2000
+
+HALF_HOUR = 1800
+
+
+class Tariffed(Protocol):
+    """The part of a meter's state a bill reads and changes."""
+
+    supply: str
+    payment_mode: str
+    price: int
+    standing_charge: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bill:
+    """What a run of half-hours used and cost; ``ran_out``: when the credit ran out and the
+    supply was disabled (None: it did not)."""
+
+    demand: npt.NDArray[np.int64]
+    cost: npt.NDArray[np.int64]
+    ran_out: datetime | None
+
+
+def bill(start: datetime, wh: npt.ArrayLike, state: Tariffed, credit: int) -> Bill:
+    """Cost each half-hour at the price per kWh plus a 48th of the daily standing charge; on
+    prepayment nothing is used after the half-hour that empties ``credit``, and the supply is
+    disabled."""
+    demand = np.asarray(wh, dtype=np.int64)
+    if state.supply != "enabled":
+        demand = np.zeros_like(demand)
+    cost = (demand * state.price) // 1000 + state.standing_charge // 48
+    ran_out = None
+    if state.payment_mode == "prepayment" and len(demand):
+        empty = np.flatnonzero(credit - np.cumsum(cost) <= 0)
+        if len(empty):
+            cut = int(empty[0]) + 1
+            demand[cut:] = 0
+            cost[cut:] = 0
+            state.supply = "disabled"
+            ran_out = from_seconds_since_2000(seconds_since_2000(start) + cut * HALF_HOUR)
+    return Bill(demand=demand, cost=cost, ran_out=ran_out)
+
+
+def append_profile(
+    profile_start: int,
+    profile: npt.NDArray[np.uint32],
+    start: int,
+    values: npt.NDArray[np.uint32],
+    capacity: int,
+) -> tuple[int, npt.NDArray[np.uint32]]:
+    """The profile (start, half-hourly column) with ``values`` from ``start`` appended: a gap
+    is filled with zeros and the oldest half-hours beyond ``capacity`` are dropped."""
+    if not len(profile):
+        profile_start = start
+    gap = (start - profile_start) // HALF_HOUR - len(profile)
+    joined = np.concatenate((profile, np.zeros(max(gap, 0), np.uint32), values))
+    drop = max(len(joined) - capacity, 0)
+    return profile_start + drop * HALF_HOUR, joined[drop:]
