@@ -99,7 +99,5 @@ class Hcalcs(Esme):
         stored = self.state.objects.get(_name(key))
         return None if stored is None else decode_data(stored)
 
-    # -- persistence ----------------------------------------------------------------------------
-
 
 __all__ = ["COMMAND_NOT_SUPPORTED", "ECS100_ALERT", "Hcalcs"]
