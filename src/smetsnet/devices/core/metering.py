@@ -1,15 +1,18 @@
 """Half-hourly metering shared by the electricity and gas meters: the bill of a run of
-half-hours (prepayment cut-off included) and the rolling consumption profile."""
+half-hours at the meter's tariff (prepayment cut-off included) and the rolling consumption
+profile."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from smetsnet.devices.core.tariff import Cost, Tariff
 from smetsnet.gbcs.dlms import from_seconds_since_2000, seconds_since_2000
 
 HALF_HOUR = 1800
@@ -32,26 +35,49 @@ class Bill:
     demand: npt.NDArray[np.int64]
     cost: npt.NDArray[np.int64]
     ran_out: datetime | None
+    #: per tier and per block, for the billing registers (consistent with ``cost``)
+    detail: Cost
 
 
-def bill(start: datetime, wh: npt.ArrayLike, state: Tariffed, credit: int) -> Bill:
-    """Cost each half-hour at the price per kWh plus a 48th of the daily standing charge; on
-    prepayment nothing is used after the half-hour that empties ``credit``, and the supply is
-    disabled."""
+@lru_cache(maxsize=256)
+def single_rate(price: int, standing_charge: int) -> Tariff:
+    """The one-tier tariff of a meter with no calendar set (state ``price``): cached, as a
+    fleet shares a handful of prices."""
+    return Tariff.single(price, standing_charge)
+
+
+def bill(
+    start: datetime,
+    wh: npt.ArrayLike,
+    state: Tariffed,
+    credit: int,
+    tariff: Tariff | None = None,
+    block_used: npt.ArrayLike = (),
+) -> Bill:
+    """Cost each half-hour at its tier's price (``tariff``; without one, the single ``price``)
+    plus a 48th of the daily standing charge; on prepayment nothing is used after the
+    half-hour that empties ``credit``, and the supply is disabled."""
     demand = np.asarray(wh, dtype=np.int64)
     if state.supply != "enabled":
         demand = np.zeros_like(demand)
-    cost = (demand * state.price) // 1000 + state.standing_charge // 48
+    tariff = tariff or single_rate(state.price, state.standing_charge)
+    t0 = seconds_since_2000(start)
+    detail = tariff.cost(t0, demand, block_used)
+    cost = detail.cost
     ran_out = None
     if state.payment_mode == "prepayment" and len(demand):
         empty = np.flatnonzero(credit - np.cumsum(cost) <= 0)
         if len(empty):
             cut = int(empty[0]) + 1
+            demand = demand.copy()
             demand[cut:] = 0
+            # Billed again so the registers stop at the cut (costs before it are unchanged).
+            detail = tariff.cost(t0, demand, block_used)
+            cost = detail.cost
             cost[cut:] = 0
             state.supply = "disabled"
-            ran_out = from_seconds_since_2000(seconds_since_2000(start) + cut * HALF_HOUR)
-    return Bill(demand=demand, cost=cost, ran_out=ran_out)
+            ran_out = from_seconds_since_2000(t0 + cut * HALF_HOUR)
+    return Bill(demand=demand, cost=cost, ran_out=ran_out, detail=detail)
 
 
 def append_profile(

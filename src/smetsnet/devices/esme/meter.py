@@ -35,6 +35,7 @@ from smetsnet.devices.esme.cosem import (
 )
 from smetsnet.devices.esme.objects import esme_objects
 from smetsnet.devices.esme.state import PENCE, PROFILE_CAPACITY, UTRN_CACHE, EsmeState
+from smetsnet.devices.esme.tariff import esme_tariff
 from smetsnet.errors import GbcsEncodeError, GbcsError, GbcsSecurityError
 from smetsnet.gbcs import crypto
 from smetsnet.gbcs.asn1 import (
@@ -298,11 +299,16 @@ class Esme(SimulatedDevice):
 
     # -- the physical side ----------------------------------------------------------------------
     def record_half_hours(self, start: datetime, wh: npt.ArrayLike) -> list[bytes]:
-        """Consumption of consecutive half-hours from ``start``: registers, profile, billing,
-        prepayment (supply disabled when credit runs out: no consumption after that). Returns
-        the alerts raised (0x8F0F credit below disablement threshold)."""
+        """Consumption of consecutive half-hours from ``start``: registers (total, per TOU tier,
+        per block), profile, billing at the tariff ECS01a/b set, prepayment (supply disabled
+        when credit runs out: no consumption after that). Returns the alerts raised (0x8F0F
+        credit below disablement threshold)."""
         s = self.state
-        used = metering.bill(start, wh, s, s.balance)
+        tariff = esme_tariff(s.objects, s.standing_charge)
+        used = metering.bill(start, wh, s, s.balance, tariff, s.block_used)
+        s.tier_wh = s.tier_wh + used.detail.tier_wh
+        s.block_wh = s.block_wh + used.detail.block_wh
+        s.block_used = used.detail.block_used
         cost = int(used.cost.sum())
         if s.payment_mode == "prepayment":
             s.balance -= cost

@@ -63,9 +63,20 @@ def _registers(ctx: Context) -> Data:
 
 
 def _tou_registers(ctx: Context) -> Data:
-    # Single-rate simulation: the whole import in TOU register 1, block register 1 likewise.
-    total = DoubleLongUnsigned(value=ctx.state.import_wh & 0xFFFFFFFF)
-    return Structure(items=(Array(items=(total,)), Array(items=(total,))))
+    """ECS17e: {TOU registers 1..48, block registers (block a..d x tier 1..8, the price matrix
+    index order 0xA1..0xD8)}, Wh; together they hold the whole import."""
+    s = ctx.state
+
+    def column(values: np.ndarray) -> Array:
+        return Array(items=tuple(DoubleLongUnsigned(value=int(v) & 0xFFFFFFFF) for v in values))
+
+    return Structure(items=(column(s.tier_wh), column(s.block_wh.T.ravel())))
+
+
+def _reset_blocks(ctx: Context, _: Data) -> int:
+    """ECS05: the tariff block counter reset script: a new block period starts."""
+    ctx.state.block_used = np.zeros_like(ctx.state.block_used)
+    return SUCCESS
 
 
 def _power(ctx: Context) -> Data:
@@ -275,6 +286,7 @@ def esme_objects() -> ObjectServer:
     m[(112, "0-0:19.10.0.255", 2)] = _reset_balance
     m[(115, "0-0:19.40.0.255", 1)] = _token
     m[(9, "0-0:10.0.106.255", 1)] = _supply
+    m[(9, "0-0:10.0.100.255", 1)] = _reset_blocks
     m[(8, "0-0:1.0.0.255", 5)] = _preset
     m[(8, "0-0:1.0.0.255", 4)] = _adjust_to_preset
     for log in ("0-0:99.98.0.255", "0-0:99.98.1.255", "0-0:99.98.4.255", "0-17:99.98.2.255"):

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smetsnet.devices.core.metering import HALF_HOUR as HALF_HOUR
+from smetsnet.devices.core.tariff import BLOCK_TIERS, BLOCKS, TOU_TIERS
 
 #: Pence to currency units (10^-5 GBP).
 PENCE = 1000
@@ -34,7 +35,7 @@ class EsmeState:
     payment_mode: str = "credit"  # or "prepayment"
     balance: int = 0  # currency units; meter balance (credit left in prepayment)
     supply: str = "enabled"  # "disabled", "armed"
-    price: int = 0  # per kWh, currency units (price matrix, first tier)
+    price: int = 0  # per kWh, currency units (price matrix, first tier: used with no calendar)
     standing_charge: int = 0  # per day, currency units
     billed: int = 0  # charges accumulated, currency units
     utrn_counters: list[int] = field(default_factory=list)
@@ -46,6 +47,15 @@ class EsmeState:
     preset_clock: int | None = None
     device_log: list[tuple[bytes, int]] = field(default_factory=list)  # (partner EUI, type)
     firmware_image: bytes | None = None  # the upgrade image received, verified
+    #: Billing registers (ECS17e): import per TOU tier, per (block tier, block), and the block
+    #: counters of the current block period (reset by ECS05); Wh.
+    tier_wh: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(TOU_TIERS, np.int64))
+    block_wh: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros((BLOCK_TIERS, BLOCKS), np.int64)
+    )
+    block_used: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros(BLOCK_TIERS, np.int64)
+    )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,11 +78,22 @@ class EsmeState:
             "preset_clock": self.preset_clock,
             "device_log": [[e.hex(), t] for e, t in self.device_log],
             "firmware_image": None if self.firmware_image is None else self.firmware_image.hex(),
+            "tier_wh": [int(v) for v in self.tier_wh],
+            "block_wh": [int(v) for v in self.block_wh.ravel()],
+            "block_used": [int(v) for v in self.block_used],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EsmeState:
+        # State saved before the tier registers: the whole import was billed in tier 1.
+        tiers = data.get("tier_wh") or [int(data["import_wh"])]
+        blocks = data.get("block_wh") or [0] * (BLOCK_TIERS * BLOCKS)
         return cls(
+            tier_wh=np.pad(
+                np.asarray(tiers, np.int64)[:TOU_TIERS], (0, max(0, TOU_TIERS - len(tiers)))
+            ),
+            block_wh=np.asarray(blocks, np.int64).reshape(BLOCK_TIERS, BLOCKS),
+            block_used=np.asarray(data.get("block_used") or [0] * BLOCK_TIERS, np.int64),
             clock_offset_s=int(data["clock_offset_s"]),
             import_wh=int(data["import_wh"]),
             export_wh=int(data["export_wh"]),
