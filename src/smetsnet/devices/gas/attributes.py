@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from smetsnet.devices.core.tariff import BLOCK_TIERS, BLOCKS, TOU_TIERS
 from smetsnet.devices.gas.state import GsmeState
 from smetsnet.gbcs.gbz import AttributeStatus, ReadAttributes, ReadAttributesResponse
 from smetsnet.gbcs.gbz.spec import BASIC, METERING, PREPAYMENT, PRICE
@@ -40,6 +41,21 @@ def _threshold(i: int) -> Getter:
     return lambda s: _u(s.block_thresholds[i], 48) if i < len(s.block_thresholds) else 0
 
 
+def _volume(wh: int, s: GsmeState) -> int:
+    """A tier or block register (kept in Wh) as a volume, at the ratio of the volume register
+    to the energy it measured, so the registers of a one-tier meter equal it exactly and the
+    registers always sum to it within a litre each [inferred]."""
+    return _u(wh * s.litres // s.energy_wh, 48) if s.energy_wh > 0 else 0
+
+
+def _tier_register(tier: int) -> Getter:
+    return lambda s: _volume(int(s.tier_wh[tier]), s)
+
+
+def _block_register(tier: int, block: int) -> Getter:
+    return lambda s: _volume(int(s.block_wh[tier, block]), s)
+
+
 def _days_left(s: GsmeState) -> int:
     # Remaining battery life in days at the modelled rate (BatteryModel.per_day_nah).
     from smetsnet.devices.battery import BatteryModel
@@ -61,7 +77,6 @@ def _table() -> dict[tuple[int, int], tuple[int, Getter]]:
         (BASIC, 0x0005): (CHARSTR, lambda s: b"GSME-SIM"),
         (METERING, 0x0000): (U48, lambda s: _u(s.litres, 48)),
         (METERING, 0x0014): (ENUM8, lambda s: SUPPLY_STATUS[s.supply]),
-        (METERING, 0x0100): (U48, lambda s: _u(s.litres, 48)),
         (METERING, 0x0205): (U16, _days_left),
         (METERING, 0x0206): (OCTSTR, lambda s: b""),
         (METERING, 0x0300): (ENUM8, lambda s: 1),  # m³
@@ -70,7 +85,6 @@ def _table() -> dict[tuple[int, int], tuple[int, Getter]]:
         (METERING, 0x0307): (OCTSTR, lambda s: b""),
         (METERING, 0x0607): (ENUM8, lambda s: 0),
         (METERING, 0x0608): (ENUM8, lambda s: 0),
-        (METERING, 0x0700): (U48, lambda s: _u(s.litres, 48)),
         (METERING, 0x0A00): (U32, lambda s: _u(s.billed, 32)),
         (METERING, 0x0B10): (U16, lambda s: 0),
         (METERING, 0x0B11): (ENUM8, lambda s: 1),
@@ -104,11 +118,16 @@ def _table() -> dict[tuple[int, int], tuple[int, Getter]]:
     for i in range(3):
         t[(PRICE, 0x0100 + i)] = (U48, _threshold(i))
     for i in range(4):
-        # Single-rate simulation: every tier/block price is the one price (first tier only).
+        # Prices as last set (the first price matrix entry): the tariff's own are in .tariff.
         t[(PRICE, 0x0400 + i)] = (U32, lambda s: _u(s.price, 32))
         t[(PRICE, 0x0410 + 0x10 * i)] = (U32, lambda s: _u(s.price, 32))
-        t[(METERING, 0x0102 + 2 * i)] = (U48, lambda s: 0)
-        t[(METERING, 0x0701 + i)] = (U48, lambda s: 0)
+    for tier in range(TOU_TIERS):
+        # ZSE Current Tier N Summation Delivered: 0x0100, 0x0102, ... (GCS13c reads 0x0100..6).
+        t[(METERING, 0x0100 + 2 * tier)] = (U48, _tier_register(tier))
+    for tier in range(BLOCK_TIERS):
+        for block in range(BLOCKS):
+            # ZSE Current (No) Tier N Block M Summation Delivered: 0x0700 + 0x10 N + M - 1.
+            t[(METERING, 0x0700 + 0x10 * tier + block)] = (U48, _block_register(tier, block))
     for debt in range(3):
         # Debt registers 1-3 (0x02n1 amount, 0x02n6 frequency, 0x02n7 amount, 0x02n9 %).
         base = 0x0211 + 0x10 * debt

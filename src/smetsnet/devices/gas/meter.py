@@ -33,6 +33,7 @@ from smetsnet.devices.gas import actions as _actions  # noqa: F401  (registers t
 from smetsnet.devices.gas import services
 from smetsnet.devices.gas.server import FAILURE, Context, Reply, TopUp, serve
 from smetsnet.devices.gas.state import PROFILE_CAPACITY, UTRN_CACHE, GsmeState
+from smetsnet.devices.gas.tariff import gsme_tariff
 from smetsnet.errors import GbcsEncodeError, GbcsError, GbcsSecurityError
 from smetsnet.gbcs.asn1 import JoinCommand, ReadDeviceJoinDetailsCommand, UnjoinCommand
 from smetsnet.gbcs.asn1.misc import SetClockCommand, SetClockResponse, TimeStatus
@@ -302,13 +303,18 @@ class Gsme(GbzDevice):
 
     # -- the physical side ----------------------------------------------------------------------
     def record_half_hours(self, start: datetime, wh: npt.ArrayLike) -> list[bytes]:
-        """Gas used in consecutive half-hours from ``start`` (Wh): registers, profile, billing at
-        the tariff's price and standing charge, prepayment credit (valve closed when it runs
-        out: 0x8F0F). Returns the alerts raised."""
+        """Gas used in consecutive half-hours from ``start`` (Wh): registers (per tier and block
+        too), profile, billing at the published tariff (:mod:`.tariff`; else the single price)
+        and standing charge, prepayment credit (valve closed when it runs out: 0x8F0F).
+        Returns the alerts raised."""
         from smetsnet.devices.consumption import gas_litres
 
         s = self.state
-        used = metering.bill(start, wh, s, s.credit + s.emergency_credit)
+        tariff = gsme_tariff(s)
+        used = metering.bill(start, wh, s, s.credit + s.emergency_credit, tariff, s.block_used)
+        s.tier_wh = s.tier_wh + used.detail.tier_wh
+        s.block_wh = s.block_wh + used.detail.block_wh
+        s.block_used = used.detail.block_used
         cost = int(used.cost.sum())
         if s.payment_mode == "prepayment":
             s.credit -= cost

@@ -9,7 +9,7 @@ Response "not found" (0x8B), as the RTDS NOT_FOUND responses do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -126,10 +126,17 @@ def _store(ctx: Context, command: ClusterCommand) -> None:
 
 def stored(state: GsmeState, cluster: int, command_id: int) -> list[ClusterCommand]:
     """The commands last published to this meter with this cluster and id, in order."""
+    return stored_in(state.published, cluster, command_id)
+
+
+def stored_in(
+    published: Mapping[str, bytes], cluster: int, command_id: int
+) -> list[ClusterCommand]:
+    """:func:`stored` on a ``published`` map (the tariff builder's cached copy)."""
     prefix = f"{cluster:04X}/{command_id:02X}/"
     out = []
-    for key in sorted((k for k in state.published if k.startswith(prefix)), key=_index):
-        data = state.published[key]
+    for key in sorted((k for k in published if k.startswith(prefix)), key=_index):
+        data = published[key]
         command = decode_command(cluster, 0x09, command_id, data, 0, len(data), 0, "stored")
         if isinstance(command, ClusterCommand):
             out.append(command)
@@ -224,4 +231,4 @@ def _current_price(ctx: Context, command: ClusterCommand) -> list[ZclCommand]:
     ]  # fmt: skip
 
 
-__all__ = ["HANDLERS", "Context", "Reply", "serve", "stored"]
+__all__ = ["HANDLERS", "Context", "Reply", "serve", "stored", "stored_in"]

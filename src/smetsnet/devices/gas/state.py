@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from smetsnet.devices.battery import BatteryModel
 from smetsnet.devices.core.metering import HALF_HOUR as HALF_HOUR
+from smetsnet.devices.core.tariff import BLOCK_TIERS, BLOCKS, TOU_TIERS
 
 #: Half-hours of profile kept (five weeks; GBCS asks for three months of half-hours).
 PROFILE_CAPACITY = 48 * 35
@@ -65,13 +66,22 @@ class GsmeState:
     low_battery_raised: bool = False
     #: HAN partners (CS03/CS04/CS07): (EUI hex, ASN.1 DeviceType, KA point hex or "")
     device_log: list[tuple[str, int, str]] = field(default_factory=list)
+    #: Billing registers (Wh, as the ESME's): energy per TOU tier, per (block tier, block) (block
+    #: tier 0: block only, "no tier"), and the block counters of the current block period.
+    tier_wh: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(TOU_TIERS, np.int64))
+    block_wh: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros((BLOCK_TIERS, BLOCKS), np.int64)
+    )
+    block_used: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros(BLOCK_TIERS, np.int64)
+    )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name in self.__slots__:
             value = getattr(self, name)
             if isinstance(value, np.ndarray):
-                out[name] = [int(v) for v in value]
+                out[name] = [int(v) for v in value.ravel()]
             elif isinstance(value, bytes):
                 out[name] = value.hex()
             elif isinstance(value, dict):
@@ -88,7 +98,9 @@ class GsmeState:
         for name, value in data.items():
             current = getattr(state, name)
             if isinstance(current, np.ndarray):
-                setattr(state, name, np.asarray(value, dtype=current.dtype))
+                array = np.asarray(value, dtype=current.dtype)
+                fixed = current.ndim > 1 or name in ("tier_wh", "block_used")
+                setattr(state, name, array.reshape(current.shape) if fixed else array)
             elif isinstance(current, bytes):
                 setattr(state, name, bytes.fromhex(value))
             elif isinstance(current, dict):
@@ -97,6 +109,8 @@ class GsmeState:
                 setattr(state, name, [tuple(v) for v in value])
             else:
                 setattr(state, name, value)
+        if "tier_wh" not in data:  # saved before the tier registers: all billed in tier 1
+            state.tier_wh[0] = state.energy_wh
         return state
 
     def copy(self) -> GsmeState:
@@ -110,4 +124,6 @@ class GsmeState:
         out.events = list(self.events)
         out.device_log = list(self.device_log)
         out.battery_nah = self.battery_nah.copy()
+        out.tier_wh, out.block_wh = self.tier_wh.copy(), self.block_wh.copy()
+        out.block_used = self.block_used.copy()
         return out
