@@ -15,6 +15,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "gbcs": {"errors"},
     "smki": {"errors", "gbcs"},
+    "duis": {"errors", "gbcs"},
     "inventory": {"errors", "gbcs"},
     "store": {"errors", "gbcs", "inventory"},
     "devices": {"errors", "gbcs", "smki", "inventory"},

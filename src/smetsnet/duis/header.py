@@ -1,0 +1,169 @@
+"""DUIS headers and the simple values they carry (sans-I/O).
+
+RequestID and ResponseID share one shape (XSD ``RequestIDType`` / ``ResponseIDType``):
+``<EUI>:<EUI>:<counter>`` with EUIs as ``90-B3-D5-1F-30-01-00-00`` and a decimal counter below
+2**64. A request names originator then target; a device's response reverses them (device, then
+user). The counter is the GBCS originator counter (DOMAIN.md §1.2).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from smetsnet.duis.errors import DuisSchemaError
+
+_EUI = r"[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}"
+_EUI_RE = re.compile(_EUI + r"\Z")
+_ID_RE = re.compile(rf"({_EUI}):({_EUI}):(0|[1-9][0-9]{{0,19}})\Z")
+_DATETIME_RE = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6})\d*)?(Z|[+-]\d\d:\d\d)?\Z"
+)
+_DATE_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)\Z")
+COUNTER_LIMIT = 1 << 64
+COMMAND_VARIANTS = range(1, 9)
+
+
+def parse_eui(text: str, field: str) -> bytes:
+    if not _EUI_RE.match(text):
+        raise DuisSchemaError(f"{field}: {text!r} is not an EUI-64 like 90-B3-D5-1F-30-01-00-00")
+    return bytes.fromhex(text.replace("-", ""))
+
+
+def format_eui(eui: bytes) -> str:
+    return eui.hex("-").upper()
+
+
+def parse_datetime(text: str, field: str) -> datetime:
+    """xs:dateTime; fractions beyond microseconds are dropped, no zone gives a naive value."""
+    m = _DATETIME_RE.match(text.strip())
+    if m is None:
+        raise DuisSchemaError(f"{field}: {text!r} is not an xs:dateTime")
+    year, month, day, hour, minute, second, frac, zone = m.groups()
+    tz: timezone | None = None
+    if zone == "Z":
+        tz = UTC
+    elif zone:
+        sign = -1 if zone[0] == "-" else 1
+        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second),
+            int((frac or "0").ljust(6, "0")), tzinfo=tz,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise DuisSchemaError(f"{field}: {text!r}: {exc}") from None
+
+
+def format_datetime(value: datetime) -> str:
+    """Write as DUIS samples do: centiseconds and ``Z`` (``2015-01-01T00:00:00.00Z``)."""
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    micro = value.microsecond
+    text += f".{micro // 10_000:02d}" if micro % 10_000 == 0 else f".{micro:06d}"
+    offset = value.utcoffset()
+    if offset is None:
+        return text
+    if not offset:
+        return text + "Z"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{text}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def parse_date(text: str, field: str) -> date:
+    m = _DATE_RE.match(text.strip())
+    try:
+        if m is None:
+            raise ValueError("not YYYY-MM-DD")
+        return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError as exc:
+        raise DuisSchemaError(f"{field}: {text!r} is not an xs:date ({exc})") from None
+
+
+def parse_base64(text: str, field: str) -> bytes:
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DuisSchemaError(f"{field}: not base64 ({exc})") from None
+
+
+def format_base64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def parse_hex(text: str, field: str) -> bytes:
+    try:
+        return bytes.fromhex(text.strip())
+    except ValueError:
+        raise DuisSchemaError(f"{field}: {text!r} is not xs:hexBinary") from None
+
+
+def parse_int(text: str, field: str, low: int | None = None, high: int | None = None) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise DuisSchemaError(f"{field}: {text!r} is not an integer") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise DuisSchemaError(f"{field}: {value} is outside {low}..{high}")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageId:
+    """``originator:target:counter`` (a RequestID; for a ResponseID, device then user)."""
+
+    originator: bytes
+    target: bytes
+    counter: int
+
+    def __post_init__(self) -> None:
+        if len(self.originator) != 8 or len(self.target) != 8:
+            raise DuisSchemaError("RequestID: EUIs must be 8 bytes")
+        if not 0 <= self.counter < COUNTER_LIMIT:
+            raise DuisSchemaError(f"RequestID: counter {self.counter} is not below 2**64")
+
+    @classmethod
+    def parse(cls, text: str, field: str = "RequestID") -> MessageId:
+        m = _ID_RE.match(text.strip())
+        if m is None:
+            raise DuisSchemaError(f"{field}: {text!r} is not <EUI>:<EUI>:<counter>")
+        counter = int(m[3])
+        if counter >= COUNTER_LIMIT:
+            raise DuisSchemaError(f"{field}: counter {counter} is not below 2**64")
+        originator = bytes.fromhex(m[1].replace("-", ""))
+        return cls(
+            originator=originator, target=bytes.fromhex(m[2].replace("-", "")), counter=counter
+        )
+
+    def __str__(self) -> str:
+        return f"{format_eui(self.originator)}:{format_eui(self.target)}:{self.counter}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestHeader:
+    """``sr:Request/sr:Header``; ServiceReference is kept as written (always the SRV's first two
+    parts in the templates; the hub checks that, not the parser)."""
+
+    request_id: MessageId
+    command_variant: int
+    service_reference: str
+    service_reference_variant: str
+    first_in_sequence: bool | None = None
+    preceding_request_id: MessageId | None = None
+
+    def __post_init__(self) -> None:
+        if self.command_variant not in COMMAND_VARIANTS:
+            raise DuisSchemaError(f"CommandVariant: {self.command_variant} is not 1..8")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResponseHeader:
+    """``sr:Response/sr:Header``: which request (or device message) it answers, and the code."""
+
+    response_code: str
+    response_datetime: datetime
+    request_id: MessageId | None = None
+    response_id: MessageId | None = None

@@ -1,0 +1,145 @@
+"""DUIS envelopes: ``sr:Request`` and ``sr:Response``, from and to XML (sans-I/O).
+
+``from_xml`` parses with the hardened parser and builds the typed model; the ``ds:Signature`` is
+not part of the model (``smetsnet.duis.xmldsig`` checks it on the parsed tree). ``to_xml`` writes
+the unsigned document with the same namespace prefixes as DCC's templates (sr, ds, xsi), ready to
+be signed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from smetsnet.duis.bodies import SR, RequestBody, _Cursor, _put, elements, local, read_body
+from smetsnet.duis.errors import DuisSchemaError
+from smetsnet.duis.header import (
+    MessageId,
+    RequestHeader,
+    ResponseHeader,
+    format_datetime,
+    parse_datetime,
+    parse_int,
+)
+from smetsnet.duis.responses import ResponseBody, read_response_body
+from smetsnet.duis.xml import DEFAULT_MAX_BYTES, DS_NS, SR_NS, XSI_NS, parse_xml
+
+SCHEMA_VERSION = "5.4"
+_NSMAP = {"ds": DS_NS, "sr": SR_NS, "xsi": XSI_NS}
+_SIGNATURE = "{" + DS_NS + "}Signature"
+_BOOL = {"true": True, "1": True, "false": False, "0": False}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """A DUIS service request (unsigned view)."""
+
+    header: RequestHeader
+    body: RequestBody
+    schema_version: str = SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Response:
+    """A DUIS response or alert (unsigned view)."""
+
+    header: ResponseHeader
+    body: ResponseBody
+    schema_version: str = SCHEMA_VERSION
+
+
+def from_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Request | Response:
+    """Parse untrusted bytes into a :class:`Request` or :class:`Response`."""
+    return from_element(parse_xml(data, max_bytes=max_bytes, compact=True))
+
+
+def from_element(root: etree._Element) -> Request | Response:
+    if root.tag == SR + "Request":
+        return _read_request(root)
+    if root.tag == SR + "Response":
+        return _read_response(root)
+    raise DuisSchemaError(f"root element {root.tag!r} is neither sr:Request nor sr:Response")
+
+
+def _envelope(root: etree._Element) -> tuple[str, etree._Element, etree._Element]:
+    version = root.get("schemaVersion")
+    if version is None:
+        raise DuisSchemaError(f"{local(root.tag)}: schemaVersion attribute missing")
+    kids = elements(root)
+    if len(kids) == 3 and kids[2].tag == _SIGNATURE:
+        kids = kids[:2]
+    if len(kids) != 2 or kids[0].tag != SR + "Header" or kids[1].tag != SR + "Body":
+        found = ", ".join(local(k.tag) for k in kids)
+        raise DuisSchemaError(f"{local(root.tag)}: expected Header, Body[, Signature]: {found}")
+    return version, kids[0], kids[1]
+
+
+def _read_request(root: etree._Element) -> Request:
+    version, head, body = _envelope(root)
+    c = _Cursor(head)
+    request_id = MessageId.parse(c.need("RequestID"))
+    first = c.text("FirstInSequence")
+    if first is not None and first.strip() not in _BOOL:
+        raise DuisSchemaError(f"FirstInSequence: {first!r} is not a boolean")
+    preceding = c.text("PrecedingServiceRequestID")
+    header = RequestHeader(
+        request_id=request_id,
+        first_in_sequence=None if first is None else _BOOL[first.strip()],
+        preceding_request_id=None
+        if preceding is None
+        else MessageId.parse(preceding, "PrecedingServiceRequestID"),
+        command_variant=parse_int(c.need("CommandVariant"), "CommandVariant", 1, 8),
+        service_reference=c.need("ServiceReference"),
+        service_reference_variant=c.need("ServiceReferenceVariant"),
+    )
+    c.end()
+    kids = elements(body)
+    if len(kids) != 1:
+        raise DuisSchemaError(f"Body: exactly one element expected, found {len(kids)}")
+    return Request(schema_version=version, header=header, body=read_body(kids[0]))
+
+
+def _read_response(root: etree._Element) -> Response:
+    version, head, body = _envelope(root)
+    c = _Cursor(head)
+    request_id, response_id = c.text("RequestID"), c.text("ResponseID")
+    header = ResponseHeader(
+        request_id=None if request_id is None else MessageId.parse(request_id),
+        response_id=None if response_id is None else MessageId.parse(response_id, "ResponseID"),
+        response_code=c.need("ResponseCode"),
+        response_datetime=parse_datetime(c.need("ResponseDateTime"), "ResponseDateTime"),
+    )
+    c.end()
+    return Response(schema_version=version, header=header, body=read_response_body(body))
+
+
+def to_element(message: Request | Response) -> etree._Element:
+    """The unsigned document as an lxml tree (for the signer)."""
+    is_request = isinstance(message, Request)
+    root = etree.Element(SR + ("Request" if is_request else "Response"), nsmap=_NSMAP)
+    root.set("schemaVersion", message.schema_version)
+    head = etree.SubElement(root, SR + "Header")
+    if isinstance(message, Request):
+        h = message.header
+        _put(head, "RequestID", str(h.request_id))
+        if h.first_in_sequence is not None:
+            _put(head, "FirstInSequence", "true" if h.first_in_sequence else "false")
+        if h.preceding_request_id is not None:
+            _put(head, "PrecedingServiceRequestID", str(h.preceding_request_id))
+        _put(head, "CommandVariant", str(h.command_variant))
+        _put(head, "ServiceReference", h.service_reference)
+        _put(head, "ServiceReferenceVariant", h.service_reference_variant)
+    else:
+        r = message.header
+        _put(head, "RequestID", None if r.request_id is None else str(r.request_id))
+        _put(head, "ResponseID", None if r.response_id is None else str(r.response_id))
+        _put(head, "ResponseCode", r.response_code)
+        _put(head, "ResponseDateTime", format_datetime(r.response_datetime))
+    message.body.write(etree.SubElement(root, SR + "Body"))
+    return root
+
+
+def to_xml(message: Request | Response) -> bytes:
+    """The unsigned document as UTF-8 bytes with an XML declaration."""
+    return etree.tostring(to_element(message), xml_declaration=True, encoding="UTF-8")
