@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import uuid
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -165,7 +166,9 @@ def sign(xml: bytes, *, preserve_counter: bool = True) -> ToolResult:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    # A unique partial name per call: threads of one process may sign identical documents (two
+    # templates with the same content) and must not rename each other's partial file.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
     partial.write_bytes(data)
     partial.replace(path)
 
