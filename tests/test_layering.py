@@ -16,6 +16,7 @@ ALLOWED: dict[str, set[str]] = {
     "gbcs": {"errors"},
     "smki": {"errors", "gbcs"},
     "duis": {"errors", "gbcs"},
+    "wan": {"errors", "gbcs"},
     "inventory": {"errors", "gbcs"},
     "store": {"errors", "gbcs", "inventory"},
     "devices": {"errors", "gbcs", "smki", "inventory"},
