@@ -232,3 +232,70 @@ def test_schema_reports_invalid_documents(schema: DuisSchema) -> None:
     assert schema.errors(data)
     with pytest.raises(DuisSchemaError, match=r"not valid against DUIS V5\.4"):
         schema.validate(data)
+
+
+# --- the fast tree walk and the prolog pre-check ------------------------------------------------
+_TREE = (
+    b'<?xml version="1.0"?>\n<!-- a comment before the root -->\n'
+    b'<sr:Request xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway"'
+    b' schemaVersion="5.4"><sr:Header>'
+    b"<sr:RequestID>90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:5</sr:RequestID>"
+    b"<!-- c --><sr:CommandVariant>1</sr:CommandVariant>"
+    b"<sr:ServiceReference>6.15</sr:ServiceReference>"
+    b"<sr:ServiceReferenceVariant>6.15.1</sr:ServiceReferenceVariant></sr:Header>"
+    b'<sr:Body><sr:UpdateSecurityCredentialsKRP><!-- c --><sr:A x="1"><sr:B>2</sr:B>'
+    b"<!-- c --><sr:C><sr:D/></sr:C><sr:E><!-- only a comment --></sr:E></sr:A>"
+    b'<other xmlns="urn:x">t</other></sr:UpdateSecurityCredentialsKRP></sr:Body></sr:Request>'
+)
+
+
+def test_generic_tree_skips_comments_in_exact_and_compact_trees() -> None:
+    from smetsnet.duis import from_element
+    from smetsnet.duis.xml import parse_xml
+
+    expected = Node(
+        name="UpdateSecurityCredentialsKRP",
+        children=(
+            Node(
+                name="A",
+                attributes=(("x", "1"),),
+                children=(
+                    Node(name="B", text="2"),
+                    Node(name="C", children=(Node(name="D"),)),
+                    Node(name="E"),
+                ),
+            ),
+            Node(name="{urn:x}other", text="t"),
+        ),
+    )
+    for root in (parse_xml(_TREE), parse_xml(_TREE, compact=True)):
+        message = from_element(root)
+        assert isinstance(message, Request) and isinstance(message.body, GenericBody)
+        assert message.body.node == expected
+        assert message.header.request_id.counter == 5
+
+
+def test_generic_tree_limits_depth_and_mixed_text() -> None:
+    from smetsnet.duis.bodies import MAX_DEPTH
+
+    def body(inner: bytes) -> bytes:
+        return _TREE.split(b"<sr:Body>")[0] + b"<sr:Body>" + inner + b"</sr:Body></sr:Request>"
+
+    deep = b"<sr:X>" * (MAX_DEPTH + 2) + b"</sr:X>" * (MAX_DEPTH + 2)
+    with pytest.raises(DuisSchemaError, match="nested deeper"):
+        from_xml(body(deep))
+    ok = b"<sr:X>" * MAX_DEPTH + b"</sr:X>" * MAX_DEPTH
+    assert isinstance(from_xml(body(ok)), Request)
+    with pytest.raises(DuisSchemaError, match="text mixed"):
+        from_xml(body(b"<sr:X>text<sr:Y/></sr:X>"))
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [b"", b"\xef\xbb\xbf", b'<?xml version="1.0"?>', b"<!-- <r/> -->\n", b"<?pi x?> \n"],
+)
+def test_doctype_after_any_prolog_is_refused(prolog: bytes) -> None:
+    from smetsnet.duis.errors import DuisXmlForbidden
+
+    with pytest.raises(DuisXmlForbidden, match="DOCTYPE"):
+        from_xml(prolog + b'<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>')

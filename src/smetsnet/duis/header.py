@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
 
 from smetsnet.duis.errors import DuisSchemaError
 
@@ -133,13 +135,20 @@ class MessageId:
         counter = int(m[3])
         if counter >= COUNTER_LIMIT:
             raise DuisSchemaError(f"{field}: counter {counter} is not below 2**64")
-        originator = bytes.fromhex(m[1].replace("-", ""))
-        return cls(
-            originator=originator, target=bytes.fromhex(m[2].replace("-", "")), counter=counter
-        )
+        # The pattern and the limit above are __post_init__'s checks; skip its overhead (a
+        # header holds two of these and parsing a whole request takes ~40 us).
+        value: MessageId = _new_object(cls)
+        _id_slots["originator"].__set__(value, bytes.fromhex(m[1].replace("-", "")))
+        _id_slots["target"].__set__(value, bytes.fromhex(m[2].replace("-", "")))
+        _id_slots["counter"].__set__(value, counter)
+        return value
 
     def __str__(self) -> str:
         return f"{format_eui(self.originator)}:{format_eui(self.target)}:{self.counter}"
+
+
+_new_object = object.__new__
+_id_slots = MessageId.__dict__
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,3 +176,104 @@ class ResponseHeader:
     response_datetime: datetime
     request_id: MessageId | None = None
     response_id: MessageId | None = None
+
+
+# --- typed leaves of generic bodies -----------------------------------------------------------
+# Leaf element names the 297 templates use in bodies without a dedicated model, by the built-in
+# type every declaration of that name in the V5.4 XSD derives from (tests/duis/test_leaf_types.py
+# checks this against the XSD). A name declared with an integer type in one place and xs:decimal
+# in another is "decimal" (an integer is a valid decimal). The Node keeps the text as written, so
+# a typed view never changes what is written back.
+_LEAF_KINDS: dict[str, tuple[str, ...]] = {
+    "int": (
+        "ACBFloorSeqNumber", "AdjustMeterBalance", "AverageRMSOverVoltageThreshold",
+        "AverageRMSUnderVoltageThreshold", "AverageRMSVoltageMeasurementPeriod",
+        "BillingPeriodStartMonth", "BlockTariffAction", "ChannelNoisierThreshold",
+        "ChannelQuieterThreshold", "CommandedStateLevel", "DSPScheduleID", "DayName",
+        "DebtRecoveryPerPayment", "DebtRecoveryRate", "DebtRecoveryRateCap",
+        "DebtRecoveryRatePriceScale", "DisablementThreshold", "Duration",
+        "EmergencyCreditLimit", "EmergencyCreditThreshold", "GSMECurfew", "GasDayName",
+        "JoinTimePeriod", "LoadLimitPeriod", "LoadLimitPowerThreshold",
+        "LoadLimitRestorationPeriod", "LocalCHNoiseMeasurementPeriod", "LowCreditThreshold",
+        "LowMediumPowerThreshold", "MaxCreditThreshold", "MaxMeterBalance",
+        "MaximumSubGHzChannelChangesPerWeek", "MeasurementPeriod", "MediumHighPowerThreshold",
+        "Monthly", "NonGSMEPoorCommsMeasurementPeriods", "NumberOfThresholds",
+        "PaymentDebtRegister", "Phase", "PriceScale", "RMSExtremeOverVoltageMeasurementPeriod",
+        "RMSExtremeOverVoltageThreshold", "RMSExtremeUnderVoltageMeasurementPeriod",
+        "RMSExtremeUnderVoltageThreshold", "RMSVoltageSagMeasurementPeriod",
+        "RMSVoltageSagThreshold", "RMSVoltageSwellMeasurementPeriod", "RMSVoltageSwellThreshold",
+        "RandomisedOffsetLimit", "ReferencedWeekName", "RemotePartyFloorSeqNumber",
+        "RemotePartyPrepaymentTopUpFloorSeqNumber", "SpecialDayID", "SpecifiedDayOfMonth",
+        "SpecifiedMonth", "SpecifiedYear", "StabilisationPeriod", "StandingCharge",
+        "StandingChargeScale", "SupplierFloorSeqNumber", "SupplierPrepaymentTopUpFloorSeqNumber",
+        "TOUTariffAction", "TimeDebtRegister1", "TimeDebtRegister2", "TolerancePeriod",
+        "WeekName",
+    ),
+    "decimal": (
+        "CalorificValue", "ConversionFactor", "LimitedCriticalDutyCycleThreshold",
+        "LocalCHFailurePercentage", "LocalCHRetryPercentage",
+        "NonGSMEPoorCommsPercentageThreshold", "NormalLimitedDutyCycleThreshold",
+        "UncontrolledGasFlowRate", "UncontrolledGasFlowRateDecimal",
+    ),
+    "bool": (
+        "AerialInstall", "ApplyTimeBasedCPVChecks", "ConnectivityObstructionCheck",
+        "DailyTariffBlockCounterMatrixReset", "MetalObstructionCheck", "SharedObstructionCheck",
+        "SuspendDebtDisabled", "SuspendDebtEmergency",
+    ),
+    "date": ("OptInDate",),
+    "datetime": (
+        "BillingPeriodStart", "CurrentDateTime", "EndDateTime", "ExecutionDateTime",
+        "RestrictionDateTime", "StartDateTime",
+    ),
+    "eui": ("DeviceID", "HCALCS", "OldCHFID", "OldGPFID", "OtherDeviceID"),
+}  # fmt: skip
+
+#: Leaf element name -> "int", "decimal", "bool", "date", "datetime" or "eui".
+LEAF_TYPES: dict[str, str] = {name: kind for kind, names in _LEAF_KINDS.items() for name in names}
+_XSD_BOOL = {"true": True, "1": True, "false": False, "0": False}
+
+LeafValue = int | Decimal | bool | date | datetime | bytes | str
+
+
+def _parse_bool(text: str, field: str) -> bool:
+    value = _XSD_BOOL.get(text.strip())
+    if value is None:
+        raise DuisSchemaError(f"{field}: {text!r} is not an xs:boolean")
+    return value
+
+
+def _parse_decimal(text: str, field: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise DuisSchemaError(f"{field}: {text!r} is not an xs:decimal") from None
+    if not value.is_finite():  # Decimal accepts NaN and Infinity; xs:decimal does not
+        raise DuisSchemaError(f"{field}: {text!r} is not an xs:decimal")
+    return value
+
+
+_XSD_INT = re.compile(r"\s*[+-]?[0-9]+\s*\Z")
+
+
+def _parse_xsd_int(text: str, field: str) -> int:
+    # int() alone would also take "1_000" and non-ASCII digits, which no XSD integer type does.
+    if not _XSD_INT.match(text):
+        raise DuisSchemaError(f"{field}: {text!r} is not an integer")
+    return int(text)
+
+
+_LEAF_PARSERS: dict[str, Callable[[str, str], LeafValue]] = {
+    "int": _parse_xsd_int,
+    "decimal": _parse_decimal,
+    "bool": _parse_bool,
+    "date": parse_date,
+    "datetime": parse_datetime,
+    "eui": lambda text, field: parse_eui(text.strip(), field),
+}
+
+
+def leaf_value(name: str, text: str) -> LeafValue:
+    """The typed value of a generic leaf per :data:`LEAF_TYPES` (the text when untyped); raises
+    :class:`DuisSchemaError` when the text does not fit its type."""
+    kind = LEAF_TYPES.get(name)
+    return text if kind is None else _LEAF_PARSERS[kind](text, name)

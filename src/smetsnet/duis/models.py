@@ -12,7 +12,16 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from smetsnet.duis.bodies import SR, RequestBody, _Cursor, _put, elements, local, read_body
+from smetsnet.duis.bodies import (
+    SR,
+    RequestBody,
+    _children,
+    _Cursor,
+    _put,
+    elements,
+    local,
+    read_body,
+)
 from smetsnet.duis.errors import DuisSchemaError
 from smetsnet.duis.header import (
     MessageId,
@@ -28,6 +37,7 @@ from smetsnet.duis.xml import DEFAULT_MAX_BYTES, DS_NS, SR_NS, XSI_NS, parse_xml
 SCHEMA_VERSION = "5.4"
 _NSMAP = {"ds": DS_NS, "sr": SR_NS, "xsi": XSI_NS}
 _SIGNATURE = "{" + DS_NS + "}Signature"
+_REQUEST, _RESPONSE = SR + "Request", SR + "Response"
 _BOOL = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -55,45 +65,80 @@ def from_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Request | Re
 
 
 def from_element(root: etree._Element) -> Request | Response:
-    if root.tag == SR + "Request":
+    tag = root.tag
+    if tag == _REQUEST:
         return _read_request(root)
-    if root.tag == SR + "Response":
+    if tag == _RESPONSE:
         return _read_response(root)
-    raise DuisSchemaError(f"root element {root.tag!r} is neither sr:Request nor sr:Response")
+    raise DuisSchemaError(f"root element {tag!r} is neither sr:Request nor sr:Response")
+
+
+_HEADER, _BODY = SR + "Header", SR + "Body"
 
 
 def _envelope(root: etree._Element) -> tuple[str, etree._Element, etree._Element]:
     version = root.get("schemaVersion")
     if version is None:
         raise DuisSchemaError(f"{local(root.tag)}: schemaVersion attribute missing")
-    kids = elements(root)
-    if len(kids) == 3 and kids[2].tag == _SIGNATURE:
-        kids = kids[:2]
-    if len(kids) != 2 or kids[0].tag != SR + "Header" or kids[1].tag != SR + "Body":
-        found = ", ".join(local(k.tag) for k in kids)
+    kids, tags = _children(root)
+    if len(tags) == 3 and tags[2] == _SIGNATURE:
+        del kids[2], tags[2]
+    if len(tags) != 2 or tags[0] != _HEADER or tags[1] != _BODY:
+        found = ", ".join(local(t) for t in tags)
         raise DuisSchemaError(f"{local(root.tag)}: expected Header, Body[, Signature]: {found}")
     return version, kids[0], kids[1]
 
 
+_REQUEST_FIELDS = (
+    "RequestID",
+    "FirstInSequence",
+    "PrecedingServiceRequestID",
+    "CommandVariant",
+    "ServiceReference",
+    "ServiceReferenceVariant",
+)
+_REQUEST_ORDER = {SR + name: i for i, name in enumerate(_REQUEST_FIELDS)}
+
+
+def _request_header_texts(
+    head: etree._Element,
+) -> tuple[str, str | None, str | None, str, str, str]:
+    """The header's leaf texts by position in ``_REQUEST_FIELDS`` (one pass, order checked)."""
+    texts: list[str | None] = [None] * len(_REQUEST_FIELDS)
+    last = -1
+    for child in head:
+        tag = child.tag
+        if tag.__class__ is not str:
+            continue  # a comment
+        i = _REQUEST_ORDER.get(tag, -1)
+        if i <= last:
+            raise DuisSchemaError(f"Header: unexpected {local(tag)}")
+        texts[i] = child.text or ""
+        last = i
+    if last >= 0 and head.text and not head.text.isspace():
+        raise DuisSchemaError("Header: text mixed with elements")
+    request_id, first, preceding, variant, reference, srv = texts
+    if request_id is None or variant is None or reference is None or srv is None:
+        missing = next(_REQUEST_FIELDS[i] for i in (0, 3, 4, 5) if texts[i] is None)
+        raise DuisSchemaError(f"Header: {missing} expected")
+    return request_id, first, preceding, variant, reference, srv
+
+
 def _read_request(root: etree._Element) -> Request:
     version, head, body = _envelope(root)
-    c = _Cursor(head)
-    request_id = MessageId.parse(c.need("RequestID"))
-    first = c.text("FirstInSequence")
+    request_id, first, preceding, variant, reference, srv = _request_header_texts(head)
     if first is not None and first.strip() not in _BOOL:
         raise DuisSchemaError(f"FirstInSequence: {first!r} is not a boolean")
-    preceding = c.text("PrecedingServiceRequestID")
     header = RequestHeader(
-        request_id=request_id,
+        request_id=MessageId.parse(request_id),
         first_in_sequence=None if first is None else _BOOL[first.strip()],
         preceding_request_id=None
         if preceding is None
         else MessageId.parse(preceding, "PrecedingServiceRequestID"),
-        command_variant=parse_int(c.need("CommandVariant"), "CommandVariant", 1, 8),
-        service_reference=c.need("ServiceReference"),
-        service_reference_variant=c.need("ServiceReferenceVariant"),
+        command_variant=parse_int(variant, "CommandVariant", 1, 8),
+        service_reference=reference,
+        service_reference_variant=srv,
     )
-    c.end()
     kids = elements(body)
     if len(kids) != 1:
         raise DuisSchemaError(f"Body: exactly one element expected, found {len(kids)}")
