@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -32,14 +31,13 @@ from pathlib import Path
 from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.smki.bundle import CertificateBundle, CertificateEntry
 from smetsnet.smki.imports import import_keystore_json
+from tests.support.npm import NpmUnavailable, npm_install
 from tests.support.vectors import REFERENCE, require_reference
 
 PACKAGE = "@smartdcc/duis-sign-wrap"
 #: The release the tests were written against.
 SPEC = f"{PACKAGE}@0.1.2"
 CACHE = Path(__file__).resolve().parents[2] / ".cache" / "duis-sign-wrap"
-STAMP = ".installed"
-INSTALL_TIMEOUT_S = 300
 CALL_TIMEOUT_S = 60
 MAIN = "uk.co.smartdcc.boxed.xmldsig."
 # The tool runs for well under a second: a tiered-1 JIT and serial GC halve its start-up.
@@ -48,8 +46,8 @@ JVM_FLAGS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto")
 EXIT_OK, EXIT_ENVIRONMENT, EXIT_APPLICATION, EXIT_NO_KEY, EXIT_INVALID = 0, 1, 2, 3, 10
 
 
-class Unavailable(Exception):
-    """Why the tool cannot run here (the interop tests skip with this reason)."""
+#: Why the tool cannot run here (the interop tests skip with this reason).
+Unavailable = NpmUnavailable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,41 +66,11 @@ def jar() -> Path:
         raise Unavailable("java not found on PATH (the signing tool is a JAR)")
     if npm is None or shutil.which("node") is None:
         raise Unavailable("node/npm not found on PATH")
-    prefix = CACHE / "install"
-    if not (prefix / STAMP).is_file():
-        _install(npm, prefix)
+    prefix = npm_install(SPEC, CACHE / "install")
     path = prefix / "node_modules" / PACKAGE / "dist" / "tool.jar"
     if not path.is_file():
         raise Unavailable(f"{SPEC} installed but has no dist/tool.jar")
     return path
-
-
-def _install(npm: str, prefix: Path) -> None:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    # Install into a fresh folder and rename it into place: an interrupted or concurrent run
-    # never leaves a half-installed prefix that looks finished.
-    work = Path(tempfile.mkdtemp(prefix="install-", dir=CACHE))
-    try:
-        (work / "package.json").write_text('{"private": true}\n')
-        cmd = [npm, "install", "--prefix", str(work), "--ignore-scripts", "--no-audit"]
-        cmd += ["--no-fund", "--omit=dev", "--no-package-lock", SPEC]
-        try:
-            done = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise Unavailable(f"npm install {SPEC} timed out (no registry?)") from exc
-        if done.returncode != 0:
-            lines = (done.stderr or done.stdout).strip().splitlines()
-            raise Unavailable(f"npm install {SPEC} failed: {' | '.join(lines[-2:])}")
-        (work / STAMP).write_text(SPEC + "\n")
-        try:
-            work.rename(prefix)
-        except OSError:
-            if not (prefix / STAMP).is_file():  # lost a race to nothing usable
-                raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 @cache

@@ -12,22 +12,19 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
+
+from tests.support.npm import NpmUnavailable, npm_install
 
 PACKAGE = "@smartdcc/gbcs-parser"
 #: The tagged release the test was written against (v0.5.0); override with the variable below.
 DEFAULT_SPEC = f"{PACKAGE}@0.5.0"
 SPEC_VARIABLE = "SMETSNET_GBCS_PARSER_SPEC"
 CACHE = Path(__file__).resolve().parents[2] / ".cache" / "interop"
-STAMP = ".installed"
-INSTALL_TIMEOUT_S = 300
 
 
-class Unavailable(Exception):
-    """Why the parser cannot be run here (the test skips with this reason)."""
+#: Why the parser cannot be run here (the test skips with this reason).
+Unavailable = NpmUnavailable
 
 
 def _spec() -> str:
@@ -52,37 +49,5 @@ def installed_version(prefix: Path) -> str:
 
 def ensure_installed() -> Path:
     """The ``--prefix`` folder holding the package; raises :class:`Unavailable` if it cannot be."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        raise Unavailable("node/npm not found on PATH")
     spec = _spec()
-    prefix = CACHE / _cache_key(spec)
-    if (prefix / STAMP).is_file():
-        return prefix
-    CACHE.mkdir(parents=True, exist_ok=True)
-    # Install into a fresh folder and rename it into place: an interrupted or concurrent run
-    # never leaves a half-installed prefix that looks finished.
-    work = Path(tempfile.mkdtemp(prefix="install-", dir=CACHE))
-    try:
-        (work / "package.json").write_text('{"private": true}\n')
-        cmd = [npm, "install", "--prefix", str(work), "--ignore-scripts", "--no-audit"]
-        cmd += ["--no-fund", "--omit=dev", "--no-package-lock", spec]
-        try:
-            done = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise Unavailable(f"npm install {spec} timed out (no registry?)") from exc
-        if done.returncode != 0:
-            lines = (done.stderr or done.stdout).strip().splitlines()
-            tail = " | ".join([x for x in lines if "error" in x][:2] or lines[-2:])
-            raise Unavailable(f"npm install {spec} failed: {tail}")
-        (work / STAMP).write_text(installed_version(work) + "\n")
-        try:
-            work.rename(prefix)
-        except OSError:
-            if not (prefix / STAMP).is_file():  # lost a race to nothing usable
-                raise
-        return prefix
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return npm_install(spec, CACHE / _cache_key(spec), stamp_text=installed_version)
