@@ -17,6 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "smki": {"errors", "gbcs"},
     "duis": {"errors", "gbcs"},
     "wan": {"errors", "gbcs"},
+    "hub": {"errors", "gbcs", "duis", "smki", "inventory", "store", "wan"},
     "inventory": {"errors", "gbcs"},
     "store": {"errors", "gbcs", "inventory"},
     "devices": {"errors", "gbcs", "smki", "inventory"},

@@ -1,0 +1,279 @@
+"""DUIS access control (sans-I/O): the checks a service request passes before the hub acts on it.
+
+:meth:`AccessControl.check` runs the checks of issue 5 §2 in order, writes one audit entry per
+check, and stops at the first failure with the DUIS error it maps to. The caller supplies the
+clock (``now``) and the endpoint the request arrived on.
+
+Signature failures answer **E1**: DOMAIN.md §1.4 gives E1 as "invalid user/role", and DUIS has no
+dedicated code for a bad signature, so a request whose signer cannot be authenticated (or is not
+the RequestID's originator) is treated as coming from no valid user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from cryptography import x509
+from lxml import etree
+
+from smetsnet.duis import Request, SrInfo, from_element, parse_xml, sr_info
+from smetsnet.duis.errors import (
+    DeviceStatusForbids,
+    DeviceTypeMismatch,
+    DuisError,
+    DuisRejected,
+    DuisSchemaError,
+    NotAuthorisedForDevice,
+    RoleNotEligible,
+    UnknownDevice,
+    UnknownUser,
+    UserStatusForbids,
+    WrongEndpoint,
+)
+from smetsnet.duis.xml import DEFAULT_MAX_BYTES
+from smetsnet.duis.xmldsig import DuisSignatureError, IssuerSerial, verify_element
+from smetsnet.gbcs.eui import format_eui
+from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
+from smetsnet.inventory import Device, DeviceStatus, Inventory, ServiceUser, UserRole, UserStatus
+from smetsnet.inventory import UnknownRole as InventoryUnknownRole
+from smetsnet.smki.profile import eui_of
+
+
+class SignatureRejected(DuisRejected):
+    """No valid signature by the originator's XML-signing certificate (E1, see module doc)."""
+
+    response_code = "E1"
+
+
+class ReplayedRequest(DuisRejected):
+    """The RequestID counter is not above the last accepted one from this user.
+
+    DUIS gives no code of its own for a replay; E1 (invalid user) is answered, as for a
+    request that cannot be attributed to the user."""
+
+    response_code = "E1"
+
+
+# Device statuses in which the hub sends device SRs (SMI statuses, DUIS DeviceStatus). A
+# device not yet installed (Pending, Whitelisted) or out of service (Decommissioned,
+# Withdrawn, Suspended, Recovery, Recovered) gets E5. Kept deliberately small: per-SR
+# exceptions (e.g. 8.3 decommissioning a Suspended device) are added here when needed.
+DEVICE_STATUSES_ALLOWED: frozenset[DeviceStatus] = frozenset(
+    {DeviceStatus.Commissioned, DeviceStatus.InstalledNotCommissioned}
+)
+
+# The endpoint a command variant must arrive on (DCC Boxed: /api/v1/serviceS|T|D).
+ENDPOINT_OF_CV: Mapping[int, str] = {4: "serviceT", 8: "serviceD"}
+DEFAULT_ENDPOINT = "serviceS"
+
+# Roles whose entitlement to a device is not held in MPxN registration data (SEC: an Other
+# User acts with the consumer's consent, not as a registered party); check 7 passes for them.
+T = TypeVar("T")
+
+UNREGISTERED_ROLES: frozenset[UserRole] = frozenset({UserRole.OU})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Accepted:
+    """A request that passed every check."""
+
+    request: Request
+    user: ServiceUser
+    sr: SrInfo
+    device: Device | None  # None for a non-device SR
+    role: UserRole  # the role the user acts in
+    signer: IssuerSerial
+
+
+@dataclass(slots=True)
+class _Run:
+    """The state of one check run: what the audit entries carry."""
+
+    now: datetime
+    request_id: str | None = None
+    user: bytes | None = None
+
+
+class AccessControl:
+    """The hub's access control over an :class:`Inventory` and the users' XML-signing
+    certificates (``certificates``: the index ``xmldsig.certificate_index`` builds)."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        certificates: Mapping[IssuerSerial, x509.Certificate],
+        *,
+        audit: AuditLog | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        self.inventory = inventory
+        self.certificates = certificates
+        self.audit = audit if audit is not None else AuditLog()
+        self.max_bytes = max_bytes
+        self._last_counter: dict[bytes, int] = {}
+
+    def last_counter(self, user: bytes) -> int | None:
+        return self._last_counter.get(user)
+
+    def check(self, xml: bytes, *, endpoint: str, now: datetime) -> Accepted:
+        """Run the checks in order; raise the first failure's error (audited) or accept."""
+        run = _Run(now=now)
+        request, root = self._step(run, Check.SHAPE, lambda: _shape(xml, self.max_bytes, run))
+        header = request.header
+        signer = self._step(run, Check.SIGNATURE, lambda: self._signature(root, run.user))
+        user = self._step(run, Check.USER, lambda: self._user(header.request_id.originator))
+        sr = sr_info(header.service_reference_variant)  # known: the shape check looked it up
+        roles = self._step(run, Check.ROLE, lambda: _eligible_roles(user, sr))
+        device: Device | None = None
+        role = min(roles)
+        if sr.non_device:
+            for skipped in (Check.DEVICE, Check.DEVICE_TYPE, Check.REGISTRATION):
+                self._record(run, skipped, Outcome.SKIP, f"SR {sr.srv} is a non-device SR")
+        else:
+            target = header.request_id.target
+            device = self._step(run, Check.DEVICE, lambda: self._device(target))
+            self._step(run, Check.DEVICE_TYPE, lambda: _fits_type(sr, device))
+            at = _execution_time(request, now)
+            role = self._step(run, Check.REGISTRATION, lambda: self._holds(user, roles, target, at))
+        self._step(
+            run, Check.COMMAND_VARIANT, lambda: _variant(sr, header.command_variant, endpoint)
+        )
+        counter = header.request_id.counter
+        self._step(run, Check.COUNTER, lambda: self._counter(user.eui, counter))
+        self._last_counter[user.eui] = counter
+        return Accepted(request=request, user=user, sr=sr, device=device, role=role, signer=signer)
+
+    # --- the checks ------------------------------------------------------------------------
+
+    def _signature(self, root: etree._Element, originator: bytes | None) -> IssuerSerial:
+        try:
+            verified = verify_element(root, self.certificates)
+        except DuisSignatureError as exc:
+            raise SignatureRejected(exc.reason) from exc
+        if eui_of(verified.certificate) != originator:
+            who = format_eui(originator) if originator else "?"
+            raise SignatureRejected(
+                f"signed by {verified.signer.issuer} serial "
+                f"{verified.signer.serial}, not by the originator {who}"
+            )
+        return verified.signer
+
+    def _user(self, eui: bytes) -> ServiceUser:
+        found = self.inventory.store.user(eui)
+        if found is None:
+            raise UnknownUser(f"no service user {format_eui(eui)}")
+        if found.status is not UserStatus.ACTIVE:
+            raise UserStatusForbids(f"user {format_eui(eui)} is {found.status.name}")
+        return found
+
+    def _device(self, eui: bytes) -> Device:
+        device = self.inventory.find_device(eui)
+        if device is None:
+            raise UnknownDevice(f"no device {format_eui(eui)}")
+        if device.status not in DEVICE_STATUSES_ALLOWED:
+            raise DeviceStatusForbids(f"{device.label} is {device.status.name}")
+        return device
+
+    def _holds(
+        self, user: ServiceUser, roles: tuple[UserRole, ...], device: bytes, at: datetime
+    ) -> UserRole:
+        for role in roles:
+            if role in UNREGISTERED_ROLES:
+                return role
+            try:
+                holder = self.inventory.who_holds(role, device, at)
+            except InventoryUnknownRole:
+                continue  # a role not held per MPxN (RSA) entitles nobody here
+            if holder == user.eui:
+                return role
+        names = "/".join(r.name for r in roles)
+        raise NotAuthorisedForDevice(
+            f"user {format_eui(user.eui)} is not registered as {names} for "
+            f"{format_eui(device)}'s MPxN at {at.isoformat()}"
+        )
+
+    def _counter(self, user: bytes, counter: int) -> None:
+        last = self._last_counter.get(user)
+        if last is not None and counter <= last:
+            raise ReplayedRequest(f"counter {counter} is not above the last accepted {last}")
+
+    # --- audit -----------------------------------------------------------------------------
+
+    def _step(self, run: _Run, check: Check, body: Callable[[], T]) -> T:
+        try:
+            result = body()
+        except DuisError as exc:
+            self._record(run, check, Outcome.FAIL, exc.reason, exc.response_code)
+            raise
+        self._record(run, check, Outcome.PASS)
+        return result
+
+    def _record(
+        self, run: _Run, check: Check, outcome: Outcome, reason: str = "", code: str | None = None
+    ) -> None:
+        self.audit.append(
+            AuditEntry(
+                time=run.now,
+                request_id=run.request_id,
+                user=run.user,
+                check=check,
+                outcome=outcome,
+                reason=reason,
+                response_code=code,
+            )
+        )
+
+
+# --- checks that need no state ---------------------------------------------------------------
+
+
+def _shape(xml: bytes, max_bytes: int, run: _Run) -> tuple[Request, etree._Element]:
+    """Hardened parse (no DTD/entities, size limit) kept exact for the signature, then the
+    model; errors carry no DUIS code (the request never became one)."""
+    root = parse_xml(xml, max_bytes=max_bytes)
+    message = from_element(root)
+    if not isinstance(message, Request):
+        raise DuisSchemaError("a DUIS Response was sent where a Request was expected")
+    run.request_id = str(message.header.request_id)  # from here on, entries name it
+    run.user = message.header.request_id.originator
+    sr_info(message.header.service_reference_variant)  # an unknown SR variant is malformed
+    return message, root
+
+
+def _eligible_roles(user: ServiceUser, sr: SrInfo) -> tuple[UserRole, ...]:
+    """The user's roles the catalogue allows for the SR, in a fixed order (E2 when none)."""
+    allowed = {role.name for role in sr.roles}
+    roles = tuple(sorted(r for r in user.roles if r.name in allowed))
+    if not roles:
+        held = "/".join(sorted(r.name for r in user.roles))
+        raise RoleNotEligible(f"SR {sr.srv} is not open to role {held}")
+    return roles
+
+
+def _fits_type(sr: SrInfo, device: Device) -> None:
+    # An empty ``target_types`` means the catalogue does not restrict it.
+    if sr.target_types and device.type.name not in sr.target_types:
+        raise DeviceTypeMismatch(
+            f"SR {sr.srv} applies to {'/'.join(sr.target_types)}, not {device.label}"
+        )
+
+
+def _execution_time(request: Request, now: datetime) -> datetime:
+    """When the command runs: the body's ExecutionDateTime if future-dated, else now."""
+    at = getattr(request.body, "execution_datetime", None)
+    return at if isinstance(at, datetime) and at > now else now
+
+
+def endpoint_for(command_variant: int) -> str:
+    return ENDPOINT_OF_CV.get(command_variant, DEFAULT_ENDPOINT)
+
+
+def _variant(sr: SrInfo, command_variant: int, endpoint: str) -> None:
+    sr.check_command_variant(command_variant)  # E12
+    arrived = endpoint.rstrip("/").rsplit("/", 1)[-1]
+    wanted = endpoint_for(command_variant)
+    if arrived != wanted:
+        raise WrongEndpoint(f"command variant {command_variant} goes to {wanted}, not {arrived}")
