@@ -10,7 +10,6 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from smetsnet.devices.core.device import UnsupportedCommand
 from smetsnet.gbcs.builders import build_message
 from smetsnet.gbcs.codec import GbcsMessage, decode_message
 from smetsnet.gbcs.frame import Cra
@@ -97,15 +96,11 @@ def tally(
     key: Callable[[Path], str],
     unsupported: Mapping[str, str],
 ) -> Tally:
-    """Answer every command; a use case the device does not model (UnsupportedCommand, or listed
-    in ``unsupported`` and not answered) is tallied by ``key``, never skipped silently."""
+    """Answer every command; a use case the device does not model (listed in ``unsupported``
+    and not answered: the device sends ECS100 instead) is tallied by ``key``, never skipped."""
     out = Tally()
     for path in commands:
-        try:
-            verdict = answer(path)
-        except UnsupportedCommand:
-            out.unsupported.add(key(path))
-            continue
+        verdict = answer(path)
         if verdict != "ok" and key(path) in unsupported:
             out.unsupported.add(key(path))
         elif verdict == "ok":

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from smetsnet.devices.core import alerts as codes
+from smetsnet.devices.core.alerts import COMMAND_NOT_SUPPORTED, ECS100_ALERT
 from smetsnet.devices.esme import Hcalcs
-from smetsnet.devices.esme.auxiliary import COMMAND_NOT_SUPPORTED, ECS100_ALERT
 from smetsnet.gbcs.asn1 import ProvideSecurityCredentialDetailsResponse
 from smetsnet.gbcs.builders import build_message
 from smetsnet.gbcs.codec import GbcsMessage, decode_message

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Protocol
 
 import typer
 
-from smetsnet.devices.core.device import Outcome, UnsupportedCommand
+from smetsnet.devices.core.device import Outcome
 from smetsnet.devices.core.keys import Role
 from smetsnet.devices.esme import Esme
 from smetsnet.devices.gas import Gpf, Gsme
@@ -109,7 +109,7 @@ def respond(
         now = datetime.now(UTC)
         due = meter.tick(now)
         outcome = meter.receive(wire, now)
-    except (SmetsnetError, UnsupportedCommand, ValueError, KeyError) as exc:
+    except (SmetsnetError, ValueError, KeyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     if state is not None:

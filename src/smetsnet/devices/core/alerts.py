@@ -20,6 +20,8 @@ GENERIC_NON_CRITICAL_ALERT: Final = 0x1001
 COMMAND_INTEGRITY_FAILED: Final = 0x8F1E  # MAC, format, not addressed to this device
 SOURCE_LACKS_AUTHORITY: Final = 0x8F30  # wrong role, replayed counter, wrong state
 TRUSTED_SOURCE_AUTHENTICATION_FAILURE: Final = 0x8F3D  # signature
+COMMAND_NOT_SUPPORTED: Final = 0x8F85  # ECS100, after every check passed (NA_ECS100)
+ECS100_ALERT: Final = 0x0120  # its message code
 #: Prepayment (DOMAIN.md §5).
 LOW_CREDIT: Final = 0x810D
 CREDIT_BELOW_DISABLEMENT: Final = 0x8F0F

@@ -21,6 +21,7 @@ critical (no MAC, as in every critical RTDS response) and MAC'd otherwise.
 
 from __future__ import annotations
 
+from abc import ABC
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,7 @@ from smetsnet.gbcs.dlms import (
     CosemDateTime,
     Data,
     DataNotification,
+    OctetString,
     from_seconds_since_2000,
     seconds_since_2000,
 )
@@ -117,8 +119,9 @@ class Execution:
     alerts: tuple[Alert, ...] = ()
 
 
-class UnsupportedCommand(NotImplementedError):
-    """The device does not model this use case (nothing was executed)."""
+class UnsupportedCommand(Exception):
+    """The device does not support this use case: nothing executes, and it answers with the
+    ECS100 alert "command not supported" instead of a response (RTDS NA_ECS100)."""
 
 
 class Rejected(Exception):
@@ -129,7 +132,7 @@ class Rejected(Exception):
         self.alert = alert
 
 
-class SimulatedDevice:
+class SimulatedDevice(ABC):
     """Identity, keys, trust anchors and anti-replay state; behaviour in subclasses."""
 
     __slots__ = (
@@ -195,7 +198,12 @@ class SimulatedDevice:
             protection = self._for_unknown_party(message.header, protection)
         except Rejected as rejected:
             return Outcome(response=None, alerts=[self.alert(codes_alert(rejected.alert), now)])
-        execution = self.execute_security(message, now) or self.execute(message, now, protection)
+        try:
+            execution = self.execute_security(message, now) or self.execute(
+                message, now, protection
+            )
+        except UnsupportedCommand:
+            return Outcome(response=None, alerts=[self.alert(not_supported(message), now)])
         response = self._respond(message, execution.payload, now, protection)
         return Outcome(response=response, alerts=[self.alert(a, now) for a in execution.alerts])
 
@@ -365,7 +373,8 @@ class SimulatedDevice:
     def execute(
         self, message: GbcsMessage, now: datetime, protection: DeviceProtection
     ) -> Execution:
-        raise NotImplementedError
+        """What the device does (subclasses); a bare device supports no use case."""
+        raise UnsupportedCommand(f"{message.use_case} is not supported by this device")
 
     # -- sending --------------------------------------------------------------------------------
     def _respond(
@@ -476,7 +485,7 @@ class SimulatedDevice:
         """The device type's own keys of :meth:`to_json` (subclasses)."""
         return {}
 
-    def load_state_json(self, data: dict[str, Any]) -> None:
+    def load_state_json(self, data: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Restore what :meth:`state_json` wrote (subclasses)."""
 
     def security_json(self) -> dict[str, Any]:
@@ -497,6 +506,18 @@ class SimulatedDevice:
         self.held = [Held.from_json(h) for h in data.get("held", [])]
         certificates = data.get("device_certificates", {})
         self.device_certificates = {k: bytes.fromhex(v) for k, v in certificates.items()}
+
+
+def not_supported(message: GbcsMessage) -> Alert:
+    """ECS100 (message code 0x0120, alert 0x8F85): names the command by its message code and
+    originator counter (NA_ECS100 vector: octet-string of 2 + 8 bytes)."""
+    header = message.header
+    command = header.message_code.to_bytes(2, "big") + header.counter.to_bytes(8, "big")
+    return Alert(
+        code=codes.COMMAND_NOT_SUPPORTED,
+        extra=(OctetString(value=command),),
+        message_code=codes.ECS100_ALERT,
+    )
 
 
 def codes_alert(code: int) -> Alert:

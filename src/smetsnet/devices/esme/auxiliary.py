@@ -12,9 +12,8 @@ the ESME's COSEM object server and future-dated handling and only narrows what i
 - ECS61d/e (0x011C/0x011D) read its configuration and operational data;
 - the CS02 family runs in the core (:meth:`SimulatedDevice.execute_security`); CS02f may be
   signed by the transitional CoS party (NA_CS02fSignature: authorising cell transitionalCoS);
-- anything else is not executed: an ECS100 alert 0x8F85 names the command by message code (2)
-  ‖ originator counter (8) and no response is sent (NA_ECS100 vector, extra item
-  ``0012 00000000000186A0``).
+- anything else raises :class:`UnsupportedCommand`: as on every device, the core answers it with
+  the ECS100 alert 0x8F85 (NA_ECS100) instead of a response.
 """
 
 from __future__ import annotations
@@ -25,25 +24,21 @@ from typing import ClassVar
 
 from smetsnet.devices.core.device import (
     SIGNER_ROLES,
-    Alert,
     Execution,
-    Outcome,
     UnsupportedCommand,
 )
 from smetsnet.devices.core.keys import Role
 from smetsnet.devices.core.protection import DeviceProtection
 from smetsnet.devices.esme.cosem import _name
 from smetsnet.devices.esme.meter import Esme
-from smetsnet.gbcs.codec import GbcsMessage, decode_message
-from smetsnet.gbcs.dlms import Data, OctetString, decode_data
+from smetsnet.gbcs.codec import GbcsMessage
+from smetsnet.gbcs.dlms import Data, decode_data
 from smetsnet.inventory.model import DeviceType
 
 SET_CALENDAR, READ_CONFIGURATION, READ_OPERATIONAL = 0x011A, 0x011C, 0x011D
 #: DLMS use cases the auxiliary controller executes (GBCS-PAYLOADS §5, [ESME/A6] codes).
 AUXILIARY_CODES = frozenset({SET_CALENDAR, READ_CONFIGURATION, READ_OPERATIONAL})
 CS02F = 0x011B
-COMMAND_NOT_SUPPORTED = 0x8F85
-ECS100_ALERT = 0x0120
 #: (class, OBIS, attribute) of the auxiliary calendar that ECS46d sets.
 SPECIAL_DAYS = (11, "0-1:11.0.3.255", 2)
 SCHEDULE = (10, "0-1:12.0.2.255", 2)
@@ -61,21 +56,6 @@ class Hcalcs(Esme):
     DEVICE_TYPE = DeviceType.HCALCS
 
     # -- commands -------------------------------------------------------------------------------
-    def receive(self, wire: bytes, now: datetime) -> Outcome:
-        """As every device, except that a command it does not support (after passing every
-        check) is answered by an ECS100 alert instead of a response."""
-        try:
-            return super().receive(wire, now)
-        except UnsupportedCommand:
-            header = decode_message(wire).header
-            command = header.message_code.to_bytes(2, "big") + header.counter.to_bytes(8, "big")
-            alert = Alert(
-                code=COMMAND_NOT_SUPPORTED,
-                extra=(OctetString(value=command),),
-                message_code=ECS100_ALERT,
-            )
-            return Outcome(response=None, alerts=[self.alert(alert, now)])
-
     def execute(
         self, message: GbcsMessage, now: datetime, protection: DeviceProtection
     ) -> Execution:
@@ -100,4 +80,4 @@ class Hcalcs(Esme):
         return None if stored is None else decode_data(stored)
 
 
-__all__ = ["COMMAND_NOT_SUPPORTED", "ECS100_ALERT", "Hcalcs"]
+__all__ = ["Hcalcs"]

@@ -10,6 +10,7 @@ nonces distinct). Alerts are GBZ alerts (GBCS-PAYLOADS §2.5) in the generic 0x1
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections import deque
 from datetime import datetime
 from typing import Any, Final
@@ -77,8 +78,9 @@ class GbzDevice(SimulatedDevice):
 
     __slots__ = ()
 
+    @abstractmethod
     def served_state(self) -> GsmeState:
-        raise NotImplementedError
+        """The state this device answers from: the GSME's own, or the GPF's mirror of it."""
 
     def execute(
         self, message: GbcsMessage, now: datetime, protection: DeviceProtection

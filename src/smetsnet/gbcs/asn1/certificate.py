@@ -13,6 +13,7 @@ STRING) in the subject (RTDS vectors: ``2.5.4.45=#0090b3d51f30020000``).
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Self
@@ -115,7 +116,7 @@ def _describe(data: bytes) -> tuple[tuple[str, JsonValue], ...]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Encoded:
+class _Encoded(ABC):
     """A DER structure kept as its bytes; JSON shows what :mod:`cryptography` makes of it."""
 
     der: bytes
@@ -128,8 +129,8 @@ class _Encoded:
         out["der"] = self.der.hex()
         return out
 
-    def _describe(self) -> tuple[tuple[str, JsonValue], ...]:
-        raise NotImplementedError
+    @abstractmethod
+    def _describe(self) -> tuple[tuple[str, JsonValue], ...]: ...
 
     @classmethod
     def read(cls, r: Reader, field: str = "") -> Self:

@@ -8,6 +8,7 @@ as its number).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import IntEnum, IntFlag
@@ -19,16 +20,16 @@ from smetsnet.gbcs.payload import JsonValue
 from smetsnet.gbcs.reader import Reader
 
 
-class Asn1Payload:
+class Asn1Payload(ABC):
     """Root of every decoded ASN.1 payload: a typed schema node or a generic DER tree."""
 
     __slots__ = ()
 
-    def to_bytes(self) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def to_bytes(self) -> bytes: ...
 
-    def to_json(self) -> JsonValue:
-        raise NotImplementedError
+    @abstractmethod
+    def to_json(self) -> JsonValue: ...
 
 
 class SequencePayload(Sequence, Asn1Payload):

@@ -9,6 +9,7 @@ explicit unknown node, never guessed.
 from __future__ import annotations
 
 import struct
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Final
 
@@ -46,7 +47,7 @@ def _trailing_json(out: dict[str, JsonValue], trailing: bytes, why: str) -> dict
     return out
 
 
-class _Records:
+class _Records(ABC):
     """A command that is a run of attribute records, then the bytes left undecoded (a value of a
     type whose size cannot be known ends the decode): Read Attributes Response, Write Attributes,
     Report Attributes."""
@@ -57,8 +58,8 @@ class _Records:
     trailing_why: str
 
     @property
-    def name(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str: ...
 
     def to_bytes(self) -> bytes:
         return b"".join(r.to_bytes() for r in self.records) + self.trailing
