@@ -42,6 +42,7 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric import ec
 from numpy.typing import NDArray
 
+from smetsnet.devices.core.keys import private_key
 from smetsnet.gbcs import crypto
 from smetsnet.gbcs.frame import MacHeader, mac_header_bytes
 from smetsnet.gbcs.reader import encode_length
@@ -89,7 +90,7 @@ class DeviceKeys:
 
     def key_agreement_key(self, i: int) -> ec.EllipticCurvePrivateKey:
         """A transient key object for device ``i`` (export, tests; never kept per device)."""
-        return ec.derive_private_key(int.from_bytes(self.ka_private[i].tobytes(), "big"), _CURVE)
+        return private_key(self.ka_private[i].tobytes())
 
 
 def _scalar(secret: bytes, eui: bytes, usage: bytes) -> int:

@@ -63,7 +63,7 @@ def build_message(
     _check_family(code, body)
     if precommand:
         frame = Frame(mac_header=None, header=header, payload=body, signature=None, mac=None)
-        return GbcsMessage(frame=_with_wire(frame), payload=payload)
+        return GbcsMessage(frame=frame.wired(), payload=payload)
     should_sign = is_critical(code) if sign is None else sign
     signature = b""
     if should_sign:
@@ -73,7 +73,7 @@ def build_message(
     frame = Frame(mac_header=None, header=header, payload=body, signature=signature, mac=None)
     if mac:
         frame = _mac_frame(frame, _need(protection, "MAC"))
-    return GbcsMessage(frame=_with_wire(frame), payload=payload)
+    return GbcsMessage(frame=frame.wired(), payload=payload)
 
 
 def sign_precommand(precommand: bytes, protection: Protection) -> bytes:
@@ -123,11 +123,6 @@ def _mac_frame(frame: Frame, protection: Protection) -> Frame:
         signature=frame.signature,
         mac=tag,
     )
-
-
-def _with_wire(frame: Frame) -> Frame:
-    """Re-read the encoded frame so that its wire image and layout are set."""
-    return decode_frame(frame.to_bytes())
 
 
 def _resolve_code(message_code: int | None, use_case: str | None) -> int:

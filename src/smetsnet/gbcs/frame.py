@@ -159,6 +159,27 @@ class Frame:
             return self.wire[self.layout.header_start : self.layout.signature_end]
         return self.header.encode(len(self.payload)) + self.payload + _signature_part(self)
 
+    def wired(self) -> Frame:
+        """This frame with its wire image and layout set (for a frame built, not decoded):
+        the positions follow from the parts' lengths, so nothing is parsed again."""
+        wire = self.to_bytes()
+        head = len(self.header.encode(len(self.payload)))
+        signature = len(_signature_part(self))
+        header_start = len(wire) - head - len(self.payload) - signature
+        header_start -= MAC_LENGTH if self.mac is not None else 0
+        payload_start = header_start + head
+        payload_end = payload_start + len(self.payload)
+        layout = FrameLayout(header_start, payload_start, payload_end, payload_end + signature)
+        return Frame(
+            mac_header=self.mac_header,
+            header=self.header,
+            payload=self.payload,
+            signature=self.signature,
+            mac=self.mac,
+            wire=wire,
+            layout=layout,
+        )
+
     def to_bytes(self, payload: bytes | None = None) -> bytes:
         """Encode the frame (with ``payload`` instead of the stored payload bytes, if given)."""
         body = self.payload if payload is None else payload

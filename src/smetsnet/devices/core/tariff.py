@@ -30,7 +30,7 @@ BLOCKS = 4
 BLOCK_BASE = 100  # a day-profile tier above this is a block tier (101 = block tier 1)
 HALF_HOUR = 1800
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-_NO_LIMIT = np.iinfo(np.int64).max // 4
+NO_LIMIT = np.iinfo(np.int64).max // 4
 I64 = npt.NDArray[np.int64]
 
 
@@ -114,7 +114,7 @@ class Tariff:
         return cls(
             tou_prices=tou,
             block_prices=np.zeros((BLOCK_TIERS, BLOCKS), np.int64),
-            thresholds=np.full((BLOCK_TIERS, BLOCKS - 1), _NO_LIMIT, np.int64),
+            thresholds=np.full((BLOCK_TIERS, BLOCKS - 1), NO_LIMIT, np.int64),
             standing_charge=standing_charge,
         )
 
@@ -150,7 +150,7 @@ def _split(wh: I64, used: int, thresholds: I64) -> npt.NDArray[np.int64]:
     consecutive thresholds (a half-hour crossing one is billed partly in each block)."""
     after = used + np.cumsum(wh)
     before = after - wh
-    edges = np.concatenate(([0], np.maximum.accumulate(thresholds), [_NO_LIMIT]))
+    edges = np.concatenate(([0], np.maximum.accumulate(thresholds), [NO_LIMIT]))
     lo, hi = edges[:-1], edges[1:]
     split: I64 = np.clip(after[:, None], lo, hi) - np.clip(before[:, None], lo, hi)
     return split

@@ -31,6 +31,7 @@ from smetsnet.devices.core.tariff import (
     BLOCK_BASE,
     BLOCK_TIERS,
     BLOCKS,
+    NO_LIMIT,
     TOU_TIERS,
     Calendar,
     DayProfile,
@@ -45,7 +46,6 @@ TARIFF_INFORMATION, PRICE_MATRIX, BLOCK_THRESHOLDS = 0x04, 0x05, 0x06
 DAY_PROFILE, WEEK_PROFILE, SEASONS, SPECIAL_DAYS = 0x01, 0x02, 0x03, 0x04
 TOU_SCHEME, BLOCK_SCHEME = 0, 1
 _PREFIXES: Final = (*(f"{PRICE:04X}/{c:02X}/" for c in (4, 5, 6)), f"{CALENDAR:04X}/")
-_NO_LIMIT: Final = np.iinfo(np.int64).max // 4  # no threshold: the block never ends
 _ANY: Final = 0xFF
 _DEFAULT_DAY: Final = 1  # the all-day profile of a tariff without a calendar
 
@@ -101,7 +101,7 @@ def _prices(matrices: list[ClusterCommand]) -> tuple[np.ndarray, np.ndarray]:
 
 def _thresholds(commands: list[ClusterCommand], multiplier: int, divisor: int) -> np.ndarray:
     """Thresholds in Wh: value x multiplier / divisor kWh (unit of measure 0, the vectors)."""
-    limits = np.full((BLOCK_TIERS, BLOCKS - 1), _NO_LIMIT, np.int64)
+    limits = np.full((BLOCK_TIERS, BLOCKS - 1), NO_LIMIT, np.int64)
     for command in commands:
         values = [
             int(x) * multiplier * 1000 // max(divisor, 1)
@@ -111,7 +111,7 @@ def _thresholds(commands: list[ClusterCommand], multiplier: int, divisor: int) -
         rows = range(BLOCK_TIERS) if command["sub_payload_control"] & 1 else (tier,)
         for row in rows:
             if row < BLOCK_TIERS:
-                limits[row] = _NO_LIMIT
+                limits[row] = NO_LIMIT
                 limits[row, : len(values)] = values
     return limits
 
