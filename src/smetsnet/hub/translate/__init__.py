@@ -94,7 +94,13 @@ def supported() -> frozenset[tuple[str, DeviceType]]:
 
 
 # The translator modules register themselves on import (kept last on purpose).
-from smetsnet.hub.translate import asn1, dlms_commands, dlms_reads, gbz  # noqa: E402
+from smetsnet.hub.translate import (  # noqa: E402
+    asn1,
+    dlms_commands,
+    dlms_reads,
+    dlms_settings,
+    gbz,
+)
 
 __all__ = [
     "Command",
@@ -104,6 +110,7 @@ __all__ = [
     "asn1",
     "dlms_commands",
     "dlms_reads",
+    "dlms_settings",
     "gbz",
     "supported",
     "translate",

@@ -1,0 +1,1 @@
+"""Translators: see the package docstring (filled by its owner)."""
