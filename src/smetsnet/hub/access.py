@@ -19,7 +19,7 @@ from typing import TypeVar
 from cryptography import x509
 from lxml import etree
 
-from smetsnet.duis import Request, SrInfo, from_element, parse_xml, sr_info
+from smetsnet.duis import MessageId, Request, SrInfo, from_element, parse_xml, sr_info
 from smetsnet.duis.errors import (
     DeviceStatusForbids,
     DeviceTypeMismatch,
@@ -114,6 +114,9 @@ class AccessControl:
         self.audit = audit if audit is not None else AuditLog()
         self.max_bytes = max_bytes
         self._last_counter: dict[bytes, int] = {}
+        #: The last refused request's RequestID and SR variant, once parsed far enough to answer
+        #: it in DUIS (``None`` when it never became a request).
+        self.refused: tuple[MessageId, str] | None = None
 
     def last_counter(self, user: bytes) -> int | None:
         return self._last_counter.get(user)
@@ -121,8 +124,10 @@ class AccessControl:
     def check(self, xml: bytes, *, endpoint: str, now: datetime) -> Accepted:
         """Run the checks in order; raise the first failure's error (audited) or accept."""
         run = _Run(now=now)
+        self.refused = None
         request, root = self._step(run, Check.SHAPE, lambda: _shape(xml, self.max_bytes, run))
         header = request.header
+        self.refused = (header.request_id, header.service_reference_variant)
         signer = self._step(run, Check.SIGNATURE, lambda: self._signature(root, run.user))
         user = self._step(run, Check.USER, lambda: self._user(header.request_id.originator))
         sr = sr_info(header.service_reference_variant)  # known: the shape check looked it up
@@ -144,6 +149,7 @@ class AccessControl:
         counter = header.request_id.counter
         self._step(run, Check.COUNTER, lambda: self._counter(user.eui, counter))
         self._last_counter[user.eui] = counter
+        self.refused = None
         return Accepted(request=request, user=user, sr=sr, device=device, role=role, signer=signer)
 
     # --- the checks ------------------------------------------------------------------------

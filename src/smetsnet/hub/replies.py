@@ -1,0 +1,107 @@
+"""DUIS responses and alerts as the hub sends them: built from typed models, signed with the
+DSP's XML-signing key (as DCC Boxed signs every response, synchronous or not).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from lxml import etree
+
+from smetsnet.duis import (
+    DCCAlertMessage,
+    DeviceAlertMessage,
+    MessageId,
+    Node,
+    Response,
+    ResponseHeader,
+    ResponseMessage,
+    to_element,
+)
+from smetsnet.duis.responses import PreCommand
+from smetsnet.duis.xmldsig import sign_element
+from smetsnet.gbcs.eui import format_eui
+
+Content = bytes | PreCommand | int | Node | None
+
+
+class Replies:
+    """Signs what the hub says to users (one DSP key and certificate)."""
+
+    def __init__(self, dsp_key: ec.EllipticCurvePrivateKey, dsp_certificate: x509.Certificate):
+        self._key = dsp_key
+        self._certificate = dsp_certificate
+
+    def signed(self, response: Response) -> bytes:
+        root = to_element(response)
+        sign_element(root, self._key, self._certificate)
+        return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+
+    def answer(
+        self,
+        *,
+        code: str,
+        now: datetime,
+        request_id: MessageId | None,
+        srv: str,
+        content: Content = None,
+        response_id: MessageId | None = None,
+    ) -> bytes:
+        """A ResponseMessage answering ``request_id`` (``response_id`` for a device's answer)."""
+        header = ResponseHeader(
+            request_id=request_id,
+            response_id=response_id,
+            response_code=code,
+            response_datetime=now,
+        )
+        body = ResponseMessage(
+            service_reference=_service_reference(srv),
+            service_reference_variant=srv,
+            content=content,
+        )
+        return self.signed(Response(header=header, body=body))
+
+    def device_alert(
+        self,
+        *,
+        device: bytes,
+        user: bytes,
+        counter: int,
+        alert_code: int,
+        wire: bytes,
+        now: datetime,
+    ) -> bytes:
+        header = ResponseHeader(
+            response_id=MessageId(originator=device, target=user, counter=counter),
+            response_code="I0",
+            response_datetime=now,
+        )
+        body = DeviceAlertMessage(alert_code=alert_code, gbcs_payload=wire)
+        return self.signed(Response(header=header, body=body))
+
+    def dcc_alert(self, *, code: str, alert: Node, now: datetime) -> bytes:
+        header = ResponseHeader(response_code="I0", response_datetime=now)
+        return self.signed(Response(header=header, body=DCCAlertMessage(code=code, alert=alert)))
+
+
+def _service_reference(srv: str) -> str:
+    """The ServiceReference is the SRV's first two parts (SR-CATALOGUE.md §0: all templates)."""
+    return ".".join(srv.split(".")[:2])
+
+
+def command_failure(request_id: MessageId, device: bytes) -> Node:
+    """DCCAlert/CommandFailure: the request the DCC could not complete and its device."""
+    return Node(
+        name="DCCAlert",
+        children=(
+            Node(
+                name="CommandFailure",
+                children=(
+                    Node(name="CommandRequestID", text=str(request_id)),
+                    Node(name="DeviceID", text=format_eui(device)),
+                ),
+            ),
+        ),
+    )

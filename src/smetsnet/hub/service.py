@@ -1,0 +1,572 @@
+"""The hub: the DUIS request lifecycle from a POSTed request to the signed responses users get.
+
+``handle`` (one POST) runs access control (``access``), then by command variant:
+
+- **CV 1 / 3** (non-critical, to a device): translate to GBCS (``translate``), MAC as the access
+  control broker, send over the WAN to the device's comms hub, answer **I99** at once; the device's
+  answer becomes an **I0** ResponseMessage (the GBCS response as ``GBCSPayload``) in the outbox.
+  A request future-dated with a DSP-held pattern waits in the hub until its time.
+- **CV 2 / 3** (local delivery): the MAC'd command is returned at once as ``LocalCommand``.
+- **CV 4** (Transform, critical): the GBCS pre-command is returned at once (``PreCommand``); the
+  hub remembers what it issued.
+- **CV 5 / 6 / 7** (a signed pre-command): the hub checks it is one it issued, unaltered, signed by
+  the user's GBCS signing key, then MACs it and sends it (CV 5/7) or returns it (CV 6/7).
+- **CV 8** (non-device): answered by :class:`~smetsnet.hub.nondevice.NonDeviceServices`.
+
+``advance`` runs the WAN to ``now``: responses are matched to their commands by (user, GBCS
+counter), alerts go to the user the device addressed; a command with no answer by its deadline is
+sent again (``max_attempts`` in all), then the user gets **E21** and a DCC alert with a
+CommandFailure. Everything for users goes through the durable :class:`~smetsnet.hub.outbox.Outbox`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from cryptography import x509
+
+from smetsnet.duis import MessageId, Node, ResponseMessage
+from smetsnet.duis.bodies import SignedPreCommand
+from smetsnet.duis.catalogue import FutureDated
+from smetsnet.duis.errors import (
+    DeviceUnreachable,
+    DuisRejected,
+    DuisSchemaError,
+    DuisXmlError,
+    DuisXmlTooLarge,
+)
+from smetsnet.duis.header import format_base64
+from smetsnet.duis.responses import PreCommand
+from smetsnet.duis.xmldsig import IssuerSerial
+from smetsnet.errors import GbcsError
+from smetsnet.gbcs.builders import apply_mac, build_message
+from smetsnet.gbcs.codec import decode_message
+from smetsnet.gbcs.frame import Cra, decode_frame
+from smetsnet.gbcs.keystore import KeyStore
+from smetsnet.gbcs.protection import Protection
+from smetsnet.hub.access import Accepted, AccessControl
+from smetsnet.hub.audit import AuditLog
+from smetsnet.hub.interface import TEXT, XML, Outbound, SyncAnswer
+from smetsnet.hub.outbox import Outbox
+from smetsnet.hub.replies import Content, Replies, command_failure
+from smetsnet.hub.translate import Command, Context, NotTranslatable, translate
+from smetsnet.inventory import DeviceType, Inventory
+from smetsnet.wan.errors import WanError
+from smetsnet.wan.transport import Transport
+
+GBCS_VERSION = "4.0"
+#: [U] no public source ties a DCC alert code to CommandFailure; N999 is the catch-all code.
+COMMAND_FAILURE_ALERT = "N999"
+LOCAL_DELIVERY = frozenset({2, 3, 6, 7})
+OVER_THE_WAN = frozenset({1, 3, 5, 7})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HubConfig:
+    """How long the hub waits for a device, and how often it tries."""
+
+    response_timeout_s: float = 30.0  # GB's CSP round-trip target RTT4 is 25 s (DOMAIN.md §8)
+    max_attempts: int = 3
+    gbcs_version: str = GBCS_VERSION
+
+
+@dataclass(slots=True, kw_only=True)
+class _Pending:
+    """A command on the WAN, waiting for its device's answer."""
+
+    request_id: MessageId
+    srv: str
+    device: bytes
+    chub: bytes
+    wire: bytes
+    attempts: int = 1
+    deadline: datetime
+
+
+@dataclass(slots=True, kw_only=True)
+class _Held:
+    """A DSP-held future-dated request, sent at its execution time."""
+
+    at: datetime
+    request_id: MessageId
+    srv: str
+    device: bytes
+    chub: bytes
+    wire: bytes
+
+
+@dataclass(slots=True)
+class _Counts:
+    by_code: Counter[str] = field(default_factory=Counter)
+    responses: int = 0
+    alerts: int = 0
+    duplicates: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    unmatched: int = 0
+
+
+class Hub:
+    """The DUIS service over an inventory, a WAN and an outbox (implements ``DuisService``)."""
+
+    def __init__(
+        self,
+        *,
+        inventory: Inventory,
+        xml_certificates: Mapping[IssuerSerial, x509.Certificate],
+        replies: Replies,
+        hub_keys: KeyStore,
+        wan: Transport,
+        outbox: Outbox | None = None,
+        response_urls: Mapping[bytes, str] | None = None,
+        nondevice: NonDeviceAnswerer | None = None,
+        certificates_by_eui: Mapping[bytes, list[x509.Certificate]] | None = None,
+        config: HubConfig | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
+        self.inventory = inventory
+        self.access = AccessControl(inventory, xml_certificates, audit=audit)
+        self.replies = replies
+        self.protection = Protection(hub_keys)
+        self.wan = wan
+        self.outbox = outbox if outbox is not None else Outbox()
+        self.response_urls: dict[bytes, str] = dict(response_urls or {})
+        self.nondevice = nondevice
+        self.certificates_by_eui = certificates_by_eui or {}
+        self.config = config or HubConfig()
+        self._pending: dict[tuple[bytes, int], _Pending] = {}
+        self._deadlines: list[tuple[datetime, int, tuple[bytes, int]]] = []
+        self._held: list[tuple[datetime, int, _Held]] = []
+        self._issued: dict[tuple[bytes, int], bytes] = {}  # (user, counter) -> pre-command
+        self._done: set[tuple[bytes, int]] = set()
+        self._chub: dict[bytes, bytes] = {}
+        self._order = itertools.count()
+        self.counts = _Counts()
+
+    @property
+    def audit(self) -> AuditLog:
+        return self.access.audit
+
+    def set_response_url(self, user: bytes, url: str) -> None:
+        self.response_urls[user] = url
+        self.outbox.set_url(user, url)
+
+    # --- one POST ---------------------------------------------------------------------------
+
+    def handle(self, body: bytes, *, endpoint: str, now: datetime) -> SyncAnswer:
+        try:
+            accepted = self.access.check(body, endpoint=endpoint, now=now)
+        except DuisXmlTooLarge as exc:
+            return _text(413, exc.reason)
+        except (DuisXmlError, DuisSchemaError) as exc:
+            return _text(400, exc.reason)
+        except DuisRejected as exc:
+            return self._refusal(exc, now)
+        try:
+            return self._dispatch(accepted, now)
+        except DuisRejected as exc:
+            return self._xml(self._answer(accepted, exc.response_code or "E100", now))
+        except DuisSchemaError as exc:
+            return _text(400, exc.reason)
+        except NotTranslatable as exc:
+            return _text(501, str(exc))
+
+    def _refusal(self, exc: DuisRejected, now: datetime) -> SyncAnswer:
+        refused = self.access.refused
+        code = exc.response_code or "E100"
+        self.counts.by_code[code] += 1
+        if refused is None:
+            return _text(400, exc.reason)
+        request_id, srv = refused
+        xml = self.replies.answer(code=code, now=now, request_id=request_id, srv=srv)
+        return self._xml(xml)
+
+    def _dispatch(self, accepted: Accepted, now: datetime) -> SyncAnswer:
+        header = accepted.request.header
+        variant = header.command_variant
+        if variant == 8:
+            if self.nondevice is None:
+                raise NotTranslatable(header.service_reference_variant, DeviceType.CHF)
+            answer = self.nondevice.answer(accepted, now)
+            self.counts.by_code[answer.response_code] += 1
+            return self._xml(
+                self.replies.answer(
+                    code=answer.response_code,
+                    now=now,
+                    request_id=header.request_id,
+                    srv=header.service_reference_variant,
+                    content=answer.message.content,
+                )
+            )
+        if variant == 4:
+            pre = self._precommand(accepted, now)
+            return self._xml(
+                self._answer(
+                    accepted,
+                    "I0",
+                    now,
+                    PreCommand(gbcs_version=self.config.gbcs_version, gbcs_payload=pre),
+                )
+            )
+        if variant in (5, 6, 7):
+            wire = self._signed_precommand(accepted)
+        else:
+            wire = self._command(accepted, now)
+        return self._deliver(accepted, wire, variant, now)
+
+    # --- building commands ------------------------------------------------------------------
+
+    def _context(self, accepted: Accepted, now: datetime) -> Context:
+        rid = accepted.request.header.request_id
+        assert accepted.device is not None  # device SRs only
+        return Context(
+            srv=accepted.sr.srv,
+            target=rid.target,
+            device_type=accepted.device.type,
+            originator=rid.originator,
+            counter=rid.counter,
+            now=now,
+        )
+
+    def _command(self, accepted: Accepted, now: datetime) -> bytes:
+        ctx = self._context(accepted, now)
+        command = translate(accepted.request, ctx)
+        return self._build(ctx, command, precommand=False)
+
+    def _precommand(self, accepted: Accepted, now: datetime) -> bytes:
+        ctx = self._context(accepted, now)
+        command = translate(accepted.request, ctx)
+        pre = self._build(ctx, command, precommand=True)
+        self._issued[(ctx.originator, ctx.counter)] = pre
+        return pre
+
+    def _build(self, ctx: Context, command: Command, *, precommand: bool) -> bytes:
+        message = build_message(
+            payload=command.payload,
+            originator=ctx.originator,
+            recipient=ctx.target,
+            counter=ctx.counter,
+            message_code=command.message_code,
+            date_time=command.date_time,
+            supplementary_remote_party=command.supplementary_remote_party,
+            supplementary_remote_party_counter=command.supplementary_remote_party_counter,
+            supplementary_originator_counter=command.supplementary_originator_counter,
+            certificate=command.certificate,
+            protection=self.protection,
+            sign=False,
+            mac=not precommand,
+            precommand=precommand,
+        )
+        return message.frame.to_bytes()
+
+    def _signed_precommand(self, accepted: Accepted) -> bytes:
+        """Check a CV 5-7 request's signed pre-command and MAC it (issue 5 §2, critical SRs)."""
+        body = accepted.request.body
+        if not isinstance(body, SignedPreCommand):
+            raise PreCommandRejected("command variant 5-7 needs a SignedPreCommand body")
+        signed = body.gbcs_payload
+        try:
+            frame = decode_frame(signed)
+        except GbcsError as exc:
+            raise PreCommandRejected(f"the signed pre-command does not decode: {exc}") from None
+        user = accepted.user.eui
+        key = (frame.header.originator, frame.header.counter)
+        issued = self._issued.get(key)
+        if frame.header.originator != user or issued is None:
+            raise PreCommandRejected("not a pre-command the hub issued to this user")
+        if signed[: len(issued)] != issued or frame.mac is not None:
+            raise PreCommandRejected("the pre-command was altered after the hub issued it")
+        if accepted.device is None or frame.header.recipient != accepted.device.eui:
+            raise PreCommandRejected("the pre-command is for another device than the request")
+        verdict = self.protection.check_signature(frame)
+        if verdict != "valid":
+            raise PreCommandRejected(f"the user's signature on the pre-command is {verdict}")
+        del self._issued[key]
+        return apply_mac(signed, self.protection)
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _deliver(self, accepted: Accepted, wire: bytes, variant: int, now: datetime) -> SyncAnswer:
+        header = accepted.request.header
+        assert accepted.device is not None
+        if variant in LOCAL_DELIVERY and variant not in OVER_THE_WAN:
+            return self._xml(self._answer(accepted, "I0", now, _local(wire)))
+        chub = self._comms_hub(accepted.device.eui)
+        at = _held_until(accepted, now)
+        if at is not None:
+            held = _Held(
+                at=at,
+                request_id=header.request_id,
+                srv=accepted.sr.srv,
+                device=accepted.device.eui,
+                chub=chub,
+                wire=wire,
+            )
+            heapq.heappush(self._held, (at, next(self._order), held))
+        else:
+            self._send(header.request_id, accepted.sr.srv, accepted.device.eui, chub, wire, now)
+        self.counts.by_code["I99"] += 1
+        return self._xml(self._answer(accepted, "I99", now))
+
+    def _send(
+        self,
+        request_id: MessageId,
+        srv: str,
+        device: bytes,
+        chub: bytes,
+        wire: bytes,
+        now: datetime,
+    ) -> None:
+        try:
+            self.wan.send(chub, wire, now)
+        except WanError as exc:
+            raise DeviceUnreachable(f"the WAN refused the command: {exc}") from None
+        key = (request_id.originator, _gbcs_counter(wire))
+        deadline = now + timedelta(seconds=self.config.response_timeout_s)
+        self._pending[key] = _Pending(
+            request_id=request_id, srv=srv, device=device, chub=chub, wire=wire, deadline=deadline
+        )
+        heapq.heappush(self._deadlines, (deadline, next(self._order), key))
+
+    def _comms_hub(self, device: bytes) -> bytes:
+        chub = self._chub.get(device)
+        if chub is not None:
+            return chub
+        found = self.inventory.find_device(device)
+        if found is None or found.premises_id is None:
+            raise DeviceUnreachable("the device is not installed at a premises")
+        if found.type is DeviceType.CHF:
+            chub = device
+        else:
+            hubs = [
+                d.eui
+                for d in self.inventory.store.devices_at(found.premises_id)
+                if d.type is DeviceType.CHF
+            ]
+            if not hubs:
+                raise DeviceUnreachable("no comms hub at the device's premises")
+            chub = hubs[0]
+        self._chub[device] = chub
+        return chub
+
+    # --- time -------------------------------------------------------------------------------
+
+    def advance(self, now: datetime) -> None:
+        while self._held and self._held[0][0] <= now:
+            _, _, held = heapq.heappop(self._held)
+            try:
+                self._send(held.request_id, held.srv, held.device, held.chub, held.wire, now)
+            except DuisRejected as exc:
+                self._fail(held.request_id, held.srv, held.device, exc.response_code or "E20", now)
+        for delivery in self.wan.advance(now):
+            self._arrived(delivery.message.wire, now)
+        self._timeouts(now)
+
+    def next_due(self) -> datetime | None:
+        times = [t for t in (self.wan.next_due(), self.outbox.next_due()) if t is not None]
+        if self._held:
+            times.append(self._held[0][0])
+        if self._deadlines:
+            times.append(self._deadlines[0][0])
+        return min(times) if times else None
+
+    def _arrived(self, wire: bytes, now: datetime) -> None:
+        try:
+            header = decode_frame(wire).header
+        except GbcsError:
+            self.counts.unmatched += 1
+            return
+        if header.cra is Cra.ALERT:
+            self._alert(wire, header.originator, header.recipient, header.counter, now)
+            return
+        key = (header.recipient, header.counter)
+        pending = self._pending.pop(key, None)
+        if pending is None:
+            if key in self._done:
+                self.counts.duplicates += 1
+            else:
+                self.counts.unmatched += 1
+            return
+        self._done.add(key)
+        self.counts.responses += 1
+        xml = self.replies.answer(
+            code="I0",
+            now=now,
+            request_id=pending.request_id,
+            srv=pending.srv,
+            content=wire,
+            response_id=MessageId(
+                originator=pending.device, target=header.recipient, counter=header.counter
+            ),
+        )
+        self._enqueue(header.recipient, xml, now)
+
+    def _alert(self, wire: bytes, device: bytes, user: bytes, counter: int, now: datetime) -> None:
+        try:
+            message = decode_message(wire)
+            code = int(getattr(message.payload, "alert_code", 0) or 0)
+        except GbcsError:
+            code = 0
+        self.counts.alerts += 1
+        xml = self.replies.device_alert(
+            device=device, user=user, counter=counter, alert_code=code, wire=wire, now=now
+        )
+        self._enqueue(user, xml, now)
+
+    def _timeouts(self, now: datetime) -> None:
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, _, key = heapq.heappop(self._deadlines)
+            pending = self._pending.get(key)
+            if pending is None or pending.deadline > now:
+                continue  # answered, or re-armed by a retry
+            if pending.attempts < self.config.max_attempts:
+                pending.attempts += 1
+                self.counts.retries += 1
+                pending.deadline = now + timedelta(seconds=self.config.response_timeout_s)
+                with contextlib.suppress(WanError):  # a lost attempt: the next deadline decides
+                    self.wan.send(pending.chub, pending.wire, now)
+                heapq.heappush(self._deadlines, (pending.deadline, next(self._order), key))
+                continue
+            del self._pending[key]
+            self._done.add(key)
+            self.counts.timeouts += 1
+            self._fail(pending.request_id, pending.srv, pending.device, "E21", now)
+
+    def _fail(
+        self, request_id: MessageId, srv: str, device: bytes, code: str, now: datetime
+    ) -> None:
+        """The user is told (the error code) and a DCC alert names the failed command."""
+        user = request_id.originator
+        self.counts.by_code[code] += 1
+        self._enqueue(
+            user, self.replies.answer(code=code, now=now, request_id=request_id, srv=srv), now
+        )
+        alert = self.replies.dcc_alert(
+            code=COMMAND_FAILURE_ALERT, alert=command_failure(request_id, device), now=now
+        )
+        self._enqueue(user, alert, now)
+
+    # --- the outbox -------------------------------------------------------------------------
+
+    def _enqueue(self, user: bytes, xml: bytes, now: datetime) -> None:
+        self.outbox.put(user, self.response_urls.get(user), xml, now)
+
+    def outbound_due(self, now: datetime, limit: int = 100) -> list[Outbound]:
+        return self.outbox.due(now, limit)
+
+    def delivered(self, outbound_id: int) -> None:
+        self.outbox.delivered(outbound_id)
+
+    def delivery_failed(self, outbound_id: int, now: datetime, reason: str) -> None:
+        self.outbox.failed(outbound_id, now, reason)
+
+    # --- look-ups and figures ---------------------------------------------------------------
+
+    def certificates(
+        self, *, eui: bytes | None = None, serial: int | None = None
+    ) -> list[x509.Certificate]:
+        if eui is not None:
+            return list(self.certificates_by_eui.get(eui, []))
+        if serial is not None:
+            return [
+                c
+                for certs in self.certificates_by_eui.values()
+                for c in certs
+                if c.serial_number == serial
+            ]
+        return []
+
+    def metrics(self) -> dict[str, float]:
+        out: dict[str, float] = {
+            f'hub_responses_by_code{{code="{code}"}}': float(n)
+            for code, n in sorted(self.counts.by_code.items())
+        }
+        out.update(
+            hub_device_responses=self.counts.responses,
+            hub_device_alerts=self.counts.alerts,
+            hub_duplicates_dropped=self.counts.duplicates,
+            hub_unmatched=self.counts.unmatched,
+            hub_retries=self.counts.retries,
+            hub_timeouts=self.counts.timeouts,
+            hub_pending_commands=len(self._pending),
+            hub_held_requests=len(self._held),
+            hub_outbox=len(self.outbox),
+        )
+        return out
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _answer(
+        self, accepted: Accepted, code: str, now: datetime, content: Content = None
+    ) -> bytes:
+        header = accepted.request.header
+        if code != "I99":
+            self.counts.by_code[code] += 1
+        return self.replies.answer(
+            code=code,
+            now=now,
+            request_id=header.request_id,
+            srv=header.service_reference_variant,
+            content=content,
+        )
+
+    @staticmethod
+    def _xml(xml: bytes) -> SyncAnswer:
+        return SyncAnswer(http_status=200, body=xml, content_type=XML)
+
+
+class PreCommandRejected(DuisRejected):
+    """A CV 5-7 request whose signed pre-command is not the one issued, altered, or not validly
+    signed by the user: DUIS has no dedicated code, and E1 (not attributable to the user) is
+    answered, as for a bad XML signature."""
+
+    response_code = "E1"
+
+
+class NonDeviceAnswer(Protocol):
+    @property
+    def response_code(self) -> str: ...
+
+    @property
+    def message(self) -> ResponseMessage: ...
+
+
+class NonDeviceAnswerer(Protocol):
+    """What ``smetsnet.hub.nondevice.NonDeviceServices`` provides to the engine."""
+
+    def answer(self, accepted: Accepted, now: datetime) -> NonDeviceAnswer: ...
+
+
+def _text(status: int, reason: str) -> SyncAnswer:
+    return SyncAnswer(http_status=status, body=reason.encode(), content_type=TEXT)
+
+
+def _local(wire: bytes) -> Node:
+    return Node(name="LocalCommand", children=(Node(name="GBCSPayload", text=format_base64(wire)),))
+
+
+def _gbcs_counter(wire: bytes) -> int:
+    return decode_frame(wire).header.counter
+
+
+def _held_until(accepted: Accepted, now: datetime) -> datetime | None:
+    """A DSP-held future-dated request waits for its ExecutionDateTime."""
+    at = getattr(accepted.request.body, "execution_datetime", None)
+    if at is None:
+        node = getattr(accepted.request.body, "node", None)
+        child = node.child("ExecutionDateTime") if node is not None else None
+        at = child.value if child is not None else None
+    if not isinstance(at, datetime) or at <= now:
+        return None
+    pattern = accepted.sr.future_dated
+    return at if pattern in (FutureDated.DSP, FutureDated.DSP_AND_DEVICE) else None
+
+
+__all__ = ["Hub", "HubConfig", "NonDeviceAnswerer", "PreCommandRejected"]
