@@ -1,0 +1,17 @@
+"""A Python client for DCC Boxed-style DUIS endpoints: build, sign and send requests, receive and
+verify asynchronous responses, decode their GBCS payloads with the user's keys."""
+
+from smetsnet.client.credentials import ChainKeyStore, UserCredentials
+from smetsnet.client.receiver import Receiver
+from smetsnet.client.session import DCC, Answer, ClientError, DuisClient, endpoint_for
+
+__all__ = [
+    "DCC",
+    "Answer",
+    "ChainKeyStore",
+    "ClientError",
+    "DuisClient",
+    "Receiver",
+    "UserCredentials",
+    "endpoint_for",
+]
