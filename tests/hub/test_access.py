@@ -32,7 +32,8 @@ OTHER = bytes.fromhex("00db123456780004")
 STRANGER = bytes.fromhex("90b3d51f30090000")  # has a certificate, is no service user
 ESME = bytes.fromhex("00db1234567890a0")  # the templates' target
 GSME, CHF, GPF = (bytes.fromhex(f"00db1234567890a{k}") for k in (1, 2, 3))
-ORDER = list(Check)
+# Access control's checks, in order; PRECOMMAND and DISPATCH come later, in the engine.
+ORDER = [c for c in Check if c not in (Check.PRECOMMAND, Check.DISPATCH)]
 
 Signer = tuple[ec.EllipticCurvePrivateKey, x509.Certificate]
 

@@ -208,6 +208,14 @@ class AccessControl:
 
     # --- audit -----------------------------------------------------------------------------
 
+    def record_failure(
+        self, accepted: Accepted, check: Check, error: DuisError, now: datetime
+    ) -> None:
+        """Audit a refusal that comes after access control (e.g. an altered pre-command)."""
+        run = _Run(now=now, request_id=str(accepted.request.header.request_id))
+        run.user = accepted.user.eui
+        self._record(run, check, Outcome.FAIL, error.reason, error.response_code)
+
     def _step(self, run: _Run, check: Check, body: Callable[[], T]) -> T:
         try:
             result = body()

@@ -23,6 +23,8 @@ class Check(Enum):
     REGISTRATION = "registration"
     COMMAND_VARIANT = "command variant"
     COUNTER = "counter"
+    PRECOMMAND = "pre-command"  # CV 5-7: the signed pre-command is the one issued, signed
+    DISPATCH = "dispatch"  # after access control: translation and sending
 
 
 class Outcome(Enum):

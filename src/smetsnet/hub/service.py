@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from smetsnet.duis import MessageId, Node, ResponseMessage
 from smetsnet.duis.bodies import SignedPreCommand
@@ -46,17 +47,19 @@ from smetsnet.duis.header import format_base64
 from smetsnet.duis.responses import PreCommand
 from smetsnet.duis.xmldsig import IssuerSerial
 from smetsnet.errors import GbcsError
+from smetsnet.gbcs.asn1 import Role
 from smetsnet.gbcs.builders import apply_mac, build_message
 from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.frame import Cra, decode_frame
 from smetsnet.gbcs.keystore import KeyStore
 from smetsnet.gbcs.protection import Protection
 from smetsnet.hub.access import Accepted, AccessControl
-from smetsnet.hub.audit import AuditLog
+from smetsnet.hub.audit import AuditLog, Check
 from smetsnet.hub.interface import TEXT, XML, Outbound, SyncAnswer
 from smetsnet.hub.outbox import Outbox
 from smetsnet.hub.replies import Content, Replies, command_failure
 from smetsnet.hub.translate import Command, Context, NotTranslatable, translate
+from smetsnet.hub.translate.asn1 import HubContext, HubStateMissing
 from smetsnet.inventory import DeviceType, Inventory
 from smetsnet.wan.errors import WanError
 from smetsnet.wan.transport import Transport
@@ -172,10 +175,12 @@ class Hub:
         try:
             return self._dispatch(accepted, now)
         except DuisRejected as exc:
+            check = Check.PRECOMMAND if isinstance(exc, PreCommandRejected) else Check.DISPATCH
+            self.access.record_failure(accepted, check, exc, now)
             return self._xml(self._answer(accepted, exc.response_code or "E100", now))
         except DuisSchemaError as exc:
             return _text(400, exc.reason)
-        except NotTranslatable as exc:
+        except (NotTranslatable, HubStateMissing) as exc:
             return _text(501, str(exc))
 
     def _refusal(self, exc: DuisRejected, now: datetime) -> SyncAnswer:
@@ -226,13 +231,14 @@ class Hub:
     def _context(self, accepted: Accepted, now: datetime) -> Context:
         rid = accepted.request.header.request_id
         assert accepted.device is not None  # device SRs only
-        return Context(
+        return HubContext(
             srv=accepted.sr.srv,
             target=rid.target,
             device_type=accepted.device.type,
             originator=rid.originator,
             counter=rid.counter,
             now=now,
+            state=_InventoryState(self),
         )
 
     def _command(self, accepted: Accepted, now: datetime) -> bytes:
@@ -542,6 +548,33 @@ class NonDeviceAnswerer(Protocol):
     """What ``smetsnet.hub.nondevice.NonDeviceServices`` provides to the engine."""
 
     def answer(self, accepted: Accepted, now: datetime) -> NonDeviceAnswer: ...
+
+
+class _InventoryState:
+    """What translators may look up in the hub (``translate.asn1.HubState``)."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def device_type(self, device_id: bytes) -> DeviceType | None:
+        found = self.hub.inventory.find_device(device_id)
+        return None if found is None else found.type
+
+    def key_agreement_certificate(self, device_id: bytes) -> bytes | None:
+        for certificate in self.hub.certificates_by_eui.get(device_id, []):
+            try:
+                usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+            except x509.ExtensionNotFound:
+                continue
+            if usage.key_agreement:
+                return certificate.public_bytes(Encoding.DER)
+        return None
+
+    def originator_counter(self, party: Role) -> int:
+        raise HubStateMissing(
+            f"a command the DCC originates as {party.name} (6.21, 6.23, 8.5, CS02a/f MAC) is "
+            "not yet carried by the hub: it has no DCC-originated counters or signing"
+        )
 
 
 def _text(status: int, reason: str) -> SyncAnswer:
