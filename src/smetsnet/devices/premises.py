@@ -1,17 +1,21 @@
 """One simulated premises: comms hub, electricity meter, optional gas side, PPMID and IHD.
 
 :meth:`Premises.deliver` routes a GBCS message by its recipient EUI over the HAN (the CHF, the
-ESME or the PPMID; anything else to the gas side, whose GPF/GSME answer for themselves) and
-returns every message the premises sends back. :meth:`Premises.advance` moves the clock: each
-half-hour of the consumption model (:func:`~smetsnet.devices.consumption.half_hourly_wh`) is
-recorded into the ESME (registers, profile, billing, prepayment), due work runs, and the gas
-side wakes. A power outage stops recording until the restore, which raises ECS80 to the
-network operator.
+ESME, the PPMID or the auxiliary load control switch; anything else to the gas side, whose
+GPF/GSME answer for themselves) and returns every message the premises sends back.
+:meth:`Premises.advance` moves the clock: each half-hour of the consumption model
+(:func:`~smetsnet.devices.consumption.half_hourly_wh`) is recorded into the ESME (registers,
+profile, billing, prepayment), due work runs, and the gas side wakes. A power outage stops
+recording until the restore, which raises ECS80 to the network operator.
 
 The gas side is a :class:`~smetsnet.devices.gas.GasPremises` (GSME and the GPF on the comms
 hub); it is optional. Commissioning whitelists the GSME on the CHF too and joins the PPMID to the
 GSME with its key-agreement key (as CS03C), so the PPMID's emergency-credit request (PCS02) and
 its gas display work.
+
+An auxiliary load control switch (:class:`~smetsnet.devices.esme.Hcalcs`, DCC Boxed's
+``…90-A6``) is optional too: commissioning whitelists and joins it like the ESME, and messages
+addressed to it are delivered to it over the HAN.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 
 from smetsnet.devices.consumption import Fuel, half_hourly_wh
 from smetsnet.devices.core.device import Alert
-from smetsnet.devices.esme import Esme
+from smetsnet.devices.esme import Esme, Hcalcs
 from smetsnet.devices.gas import GasPremises
 from smetsnet.devices.han import CommsHub, Ihd, Ppmid
 from smetsnet.errors import GbcsError
@@ -41,7 +45,17 @@ GasSide = GasPremises
 class Premises:
     """A premises' devices on one HAN, advanced through time together."""
 
-    __slots__ = ("clock", "esme", "gas", "hub", "ihd", "outage_since", "ppmid", "seed")
+    __slots__ = (
+        "auxiliary",
+        "clock",
+        "esme",
+        "gas",
+        "hub",
+        "ihd",
+        "outage_since",
+        "ppmid",
+        "seed",
+    )
 
     def __init__(
         self,
@@ -53,6 +67,7 @@ class Premises:
         ppmid: Ppmid | None = None,
         ihd: Ihd | None = None,
         gas: GasSide | None = None,
+        auxiliary: Hcalcs | None = None,
     ) -> None:
         if clock.minute % 30 or clock.second or clock.microsecond:
             raise ValueError("a premises' clock starts on a half-hour boundary")
@@ -63,6 +78,7 @@ class Premises:
         self.ppmid = ppmid
         self.ihd = ihd
         self.gas = gas
+        self.auxiliary = auxiliary
         self.outage_since: datetime | None = None
         for device in (ppmid, ihd):
             if device is not None:
@@ -77,6 +93,8 @@ class Premises:
         members += [
             (d.eui, t) for d, t in ((self.ppmid, DeviceType.PPMID), (self.ihd, DeviceType.IHD)) if d
         ]
+        if self.auxiliary is not None:
+            members.append((self.auxiliary.eui, DeviceType.HCALCS))
         if self.gas is not None:
             members.append((self.gas.gsme.eui, DeviceType.GSME))
         for eui, kind in members:
@@ -95,7 +113,7 @@ class Premises:
             recipient = decode_message(wire).header.recipient
         except GbcsError:
             recipient = b""
-        for device in (self.hub, self.esme, self.ppmid):
+        for device in (self.hub, self.esme, self.ppmid, self.auxiliary):
             if device is not None and recipient == device.eui:
                 if device is not self.hub and not self.hub.joined(device.eui):
                     return []  # not on the HAN: the CHF cannot reach it
@@ -117,7 +135,7 @@ class Premises:
                 wh = np.zeros_like(wh)
             out += self.esme.record_half_hours(self.clock, wh)
             self.clock += HALF_HOUR * (last - first)
-        for device in (self.hub, self.esme, self.ppmid):
+        for device in (self.hub, self.esme, self.ppmid, self.auxiliary):
             tick = getattr(device, "tick", None)
             if callable(tick):
                 out += tick(now)
@@ -155,12 +173,13 @@ class Premises:
             "ppmid": self.ppmid.to_json() if self.ppmid else None,
             "ihd": self.ihd.to_json() if self.ihd else None,
             "gas": self.gas.to_json() if self.gas is not None else None,
+            "auxiliary": self.auxiliary.to_json() if self.auxiliary is not None else None,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Premises:
         """Load a saved premises (with its gas side when it has one)."""
-        ihd, gas = data.get("ihd"), data.get("gas")
+        ihd, gas, auxiliary = data.get("ihd"), data.get("gas"), data.get("auxiliary")
         premises = cls(
             seed=int(data["seed"]),
             clock=datetime.fromisoformat(data["clock"]),
@@ -169,6 +188,7 @@ class Premises:
             ppmid=Ppmid.from_json(data["ppmid"]) if data.get("ppmid") else None,
             ihd=Ihd(eui=bytes.fromhex(ihd["eui"])) if ihd else None,
             gas=GasPremises.from_json(gas) if gas else None,
+            auxiliary=Hcalcs.from_json(auxiliary) if auxiliary else None,
         )
         since = data.get("outage_since")
         premises.outage_since = datetime.fromisoformat(since) if since else None

@@ -1,0 +1,147 @@
+"""Wire a :class:`~smetsnet.hub.setup.NetworkSetup` into a running hub: the in-memory WAN with
+every simulated premises attached, the outbox, the non-device services, and the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from smetsnet.devices.premises import Premises
+from smetsnet.errors import ConfigurationError
+from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER
+from smetsnet.hub.boxed import load_boxed, load_own
+from smetsnet.hub.nondevice import NonDeviceServices
+from smetsnet.hub.nondevice_local import AcbCredentials
+from smetsnet.hub.outbox import Outbox
+from smetsnet.hub.replies import Replies
+from smetsnet.hub.schedules import ScheduleStore
+from smetsnet.hub.service import Hub, HubConfig, NonDeviceAnswerer
+from smetsnet.hub.setup import NetworkSetup
+from smetsnet.wan.link import LinkProfile, Technology
+from smetsnet.wan.memory import InMemoryWan
+
+
+class PremisesEndpoint:
+    """A premises as the WAN sees it: its clock moves to each message's arrival first (the
+    half-hours in between are recorded, and any alerts they raise go up with the answer)."""
+
+    __slots__ = ("premises",)
+
+    def __init__(self, premises: Premises) -> None:
+        self.premises = premises
+
+    def __call__(self, wire: bytes, now: datetime) -> list[bytes]:
+        alerts = self.premises.advance(now) if now > self.premises.clock else []
+        return self.premises.deliver(wire, now) + alerts
+
+
+def attach_premises(wan: InMemoryWan, setup: NetworkSetup) -> None:
+    for chub, premises in setup.premises.items():
+        technology = setup.technologies.get(chub, Technology.CELLULAR)
+        wan.attach(chub, PremisesEndpoint(premises), technology)
+
+
+def build_hub(
+    setup: NetworkSetup,
+    *,
+    seed: int = 0,
+    profiles: Mapping[Technology, LinkProfile] | None = None,
+    state_dir: Path | None = None,
+    config: HubConfig | None = None,
+    nondevice: NonDeviceAnswerer | None = None,
+) -> tuple[Hub, InMemoryWan]:
+    """The hub over ``setup`` with its premises on a fresh in-memory WAN; the outbox is kept in
+    ``state_dir/outbox.sqlite`` when given (so a restart loses nothing), else in memory."""
+    wan = InMemoryWan(seed=seed, profiles=profiles)
+    attach_premises(wan, setup)
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        outbox = Outbox(state_dir / "outbox.sqlite")
+    else:
+        outbox = Outbox()
+    hub = Hub(
+        inventory=setup.inventory,
+        xml_certificates=setup.xml_certificates,
+        replies=Replies(setup.dsp_key, setup.dsp_certificate),
+        hub_keys=setup.hub_keys,
+        wan=wan,
+        outbox=outbox,
+        response_urls=setup.response_urls,
+        nondevice=nondevice if nondevice is not None else _nondevice(setup),
+        certificates_by_eui=setup.certificates_by_eui,
+        config=config,
+    )
+    return hub, wan
+
+
+def _nondevice(setup: NetworkSetup) -> NonDeviceServices:
+    acb = None
+    for certificate in setup.certificates_by_eui.get(ACCESS_CONTROL_BROKER, []):
+        try:
+            usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+        except x509.ExtensionNotFound:
+            continue
+        if usage.key_agreement and acb is None:
+            acb = AcbCredentials(key_agreement=certificate.public_bytes(Encoding.DER))
+    return NonDeviceServices(setup.inventory, ScheduleStore(), acb=acb)
+
+
+def wan_profiles(config: Mapping[str, Any]) -> dict[Technology, LinkProfile]:
+    """``{"cellular": {"median_s": .., "p99_s": .., "loss": .., "duplicate": ..}, ...}``."""
+    out: dict[Technology, LinkProfile] = {}
+    for name, fields in config.items():
+        try:
+            technology = Technology(name)
+        except ValueError:
+            known = ", ".join(t.value for t in Technology)
+            raise ConfigurationError(f"wan: unknown technology {name!r} (known: {known})") from None
+        if not isinstance(fields, Mapping):
+            raise ConfigurationError(f"wan.{name}: expected an object of link settings")
+        try:
+            out[technology] = LinkProfile(**fields)
+        except TypeError as exc:
+            raise ConfigurationError(f"wan.{name}: {exc}") from None
+    return out
+
+
+def build_service(
+    *,
+    keystore: Path | None,
+    registration: Path | None,
+    state: Path | None,
+    response_urls: Mapping[bytes, str],
+    config: Mapping[str, Any],
+) -> Hub:
+    """What ``smetsnet serve`` runs: the DCC Boxed network (``keystore``) or our own PKI and
+    fleet (config ``pki``: a folder made by ``smetsnet pki init``), on the in-memory WAN.
+
+    Config keys read here: ``pki``, ``wan`` (profiles by technology), ``hub`` (HubConfig
+    fields), ``seed``."""
+    now = datetime.now(UTC)
+    if keystore is not None:
+        setup = load_boxed(keystore, now=now, registration=registration)
+    else:
+        pki = config.get("pki")
+        if not pki:
+            raise ConfigurationError(
+                "serve needs --keystore (DCC Boxed) or a config 'pki' folder (smetsnet pki init)"
+            )
+        setup = load_own(Path(str(pki)), registration, now=now)
+    setup.response_urls.update(response_urls)
+    try:
+        hub_config = HubConfig(**dict(config.get("hub", {})))
+    except TypeError as exc:
+        raise ConfigurationError(f"hub: {exc}") from None
+    hub, _ = build_hub(
+        setup,
+        seed=int(config.get("seed", 0)),
+        profiles=wan_profiles(config.get("wan", {})),
+        state_dir=state,
+        config=hub_config,
+    )
+    return hub
