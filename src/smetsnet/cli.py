@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.tree import Tree
 
+from smetsnet.api.commands import serve_command
 from smetsnet.devices.commands import device_app
 from smetsnet.errors import GbcsDecodeError, SmetsnetError
 from smetsnet.gbcs.codec import decode_message
@@ -25,6 +26,7 @@ gbcs_app = typer.Typer(help="GBCS messages: decode, verify, build.")
 app.add_typer(gbcs_app, name="gbcs")
 app.add_typer(pki_app, name="pki")
 app.add_typer(device_app, name="device")
+app.command("serve")(serve_command)
 
 
 @app.callback()

@@ -3,7 +3,14 @@ verify asynchronous responses, decode their GBCS payloads with the user's keys."
 
 from smetsnet.client.credentials import ChainKeyStore, UserCredentials
 from smetsnet.client.receiver import Receiver
-from smetsnet.client.session import DCC, Answer, ClientError, DuisClient, endpoint_for
+from smetsnet.client.session import (
+    DCC,
+    Answer,
+    ClientError,
+    DuisClient,
+    endpoint_for,
+    verify_response,
+)
 
 __all__ = [
     "DCC",
@@ -14,4 +21,5 @@ __all__ = [
     "Receiver",
     "UserCredentials",
     "endpoint_for",
+    "verify_response",
 ]

@@ -59,6 +59,10 @@ class Receiver:
             self._lock.notify_all()
         return PlainTextResponse("ok")
 
+    def verify_sync(self, body: bytes) -> Answer:
+        """Check a synchronous answer with the same verifier (it is not stored)."""
+        return self._verify(body)
+
     def responses(self, request_id: str) -> list[Answer]:
         with self._lock:
             return list(self._by_request.get(request_id, ()))

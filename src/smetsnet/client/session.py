@@ -147,15 +147,7 @@ class DuisClient:
 
     def verify(self, xml: bytes) -> Answer:
         """Check the hub's signature on a response or alert and parse it."""
-        try:
-            root = parse_xml(xml)
-            verified = verify_element(root, self.hub_certificates)
-            message = from_element(verified.root)
-        except DuisError as exc:
-            raise ClientError(f"not a valid signed DUIS response: {exc}") from None
-        if not isinstance(message, Response):
-            raise ClientError("the hub answered with a Request")
-        return Answer(response=message, signer=verified.signer)
+        return verify_response(xml, self.hub_certificates)
 
     def send(self, request: Request) -> Answer:
         """Sign and send to the endpoint its command variant belongs to."""
@@ -205,6 +197,21 @@ class DuisClient:
             self.credentials.learn_certificate(eui, certificate)
         self.protection = Protection(self.credentials.keys)
         return len(certificates)
+
+
+def verify_response(
+    xml: bytes, hub_certificates: Mapping[IssuerSerial, x509.Certificate]
+) -> Answer:
+    """A DUIS response or alert whose signature is by one of ``hub_certificates``, parsed."""
+    try:
+        root = parse_xml(xml)
+        verified = verify_element(root, hub_certificates)
+        message = from_element(verified.root)
+    except DuisError as exc:
+        raise ClientError(f"not a valid signed DUIS response: {exc}") from None
+    if not isinstance(message, Response):
+        raise ClientError("the hub answered with a Request")
+    return Answer(response=message, signer=verified.signer)
 
 
 def _precommand(answer: Answer) -> PreCommand:

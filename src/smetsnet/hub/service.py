@@ -491,19 +491,19 @@ class Hub:
 
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {
-            f'hub_responses_by_code{{code="{code}"}}': float(n)
+            f'responses_by_code{{code="{code}"}}': float(n)
             for code, n in sorted(self.counts.by_code.items())
         }
         out.update(
-            hub_device_responses=self.counts.responses,
-            hub_device_alerts=self.counts.alerts,
-            hub_duplicates_dropped=self.counts.duplicates,
-            hub_unmatched=self.counts.unmatched,
-            hub_retries=self.counts.retries,
-            hub_timeouts=self.counts.timeouts,
-            hub_pending_commands=len(self._pending),
-            hub_held_requests=len(self._held),
-            hub_outbox=len(self.outbox),
+            device_responses=self.counts.responses,
+            device_alerts=self.counts.alerts,
+            duplicates_dropped=self.counts.duplicates,
+            unmatched=self.counts.unmatched,
+            retries=self.counts.retries,
+            timeouts=self.counts.timeouts,
+            pending_commands=len(self._pending),
+            held_requests=len(self._held),
+            outbox=len(self.outbox),
         )
         return out
 
