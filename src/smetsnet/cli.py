@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.tree import Tree
 
 from smetsnet.api.commands import serve_command
+from smetsnet.client.commands import duis_app
 from smetsnet.devices.commands import device_app
 from smetsnet.errors import GbcsDecodeError, SmetsnetError
 from smetsnet.gbcs.codec import decode_message
@@ -27,6 +28,7 @@ app.add_typer(gbcs_app, name="gbcs")
 app.add_typer(pki_app, name="pki")
 app.add_typer(device_app, name="device")
 app.command("serve")(serve_command)
+app.add_typer(duis_app, name="duis")
 
 
 @app.callback()
