@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench bench-gbcs bench-inventory bench-devices bench-duis fuzz clean
+.PHONY: run test lint typecheck bench bench-gbcs bench-inventory bench-devices bench-duis bench-duis-roundtrip fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,13 +26,16 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 # Every benchmark prints its own figures; `make bench` runs them all (a few minutes).
-bench: bench-gbcs fuzz bench-devices bench-duis bench-inventory
+bench: bench-gbcs fuzz bench-devices bench-duis bench-duis-roundtrip bench-inventory
 
 bench-gbcs: $(STAMP)
 	$(BIN)/python bench/gbcs_decode.py --cold-caches
 
 bench-devices: $(STAMP)
 	$(BIN)/python bench/devices.py --premises 100000
+
+bench-duis-roundtrip: $(STAMP)
+	$(BIN)/python bench/duis_roundtrip.py
 
 bench-duis: $(STAMP)
 	$(BIN)/python bench/duis_parse.py

@@ -19,7 +19,7 @@ from smetsnet.client import Receiver, verify_response
 from smetsnet.duis.xmldsig import certificate_index
 from smetsnet.hub.boxed import load_boxed
 from smetsnet.hub.build import build_hub
-from smetsnet.hub.service import Hub
+from smetsnet.hub.service import Hub, HubConfig
 from smetsnet.hub.setup import NetworkSetup
 from smetsnet.wan.link import LinkProfile, Technology
 from tests.support.vectors import REFERENCE, require_reference
@@ -71,7 +71,7 @@ def served_boxed() -> Iterator[Served]:
     url = receiver.start()
     for user in USERS:
         setup.response_urls[user] = url
-    hub, _ = build_hub(setup, profiles=FAST)
+    hub, _ = build_hub(setup, profiles=FAST, config=HubConfig(response_timeout_s=3, max_attempts=2))
     server, thread, base = _serve_in_thread(create_app(hub))
     try:
         yield Served(base_url=base, hub=hub, setup=setup, receiver=receiver)

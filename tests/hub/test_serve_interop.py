@@ -1,0 +1,221 @@
+"""Acceptance (issue 5 §5): DCC's own signing tool against ``smetsnet serve --keystore`` over
+HTTP. Every template, signed by the tool (``--preserveCounter``, increasing counters whose low 32
+bits are zero, as a top-up needs), is POSTed to the endpoint of its command variant and gets its
+synchronous answer; every asynchronous response reaches the user's receiver, passes the tool's
+``Validate`` and names the DSP's XML-signing certificate in its KeyInfo.
+
+A template that cannot succeed is named in :data:`NOT_ACCEPTED` with why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from smetsnet.client import endpoint_for
+from smetsnet.duis import Request, from_xml
+from smetsnet.duis.responses import PreCommand, ResponseMessage
+from smetsnet.duis.xmldsig import IssuerSerial
+from tests.duis import signing_tool as tool
+from tests.hub.served import Served, served_boxed, with_counter
+
+BASE_COUNTER = 1 << 40
+#: Templates that cannot succeed here, by design or for now, and why (checked exactly).
+NO_TRANSLATOR = "not yet: no GBCS translator for this use case (issue 5 stays open)"
+DCC_ORIGINATED = "not yet: the DCC originates it (ACB / transitional CoS counter and signature)"
+NEEDS_DEVICE_TYPE = "not yet: CCS01 needs the joining device's type from the inventory"
+PARTNER_UNKNOWN = "template data: the join partner it names is no device of the DCC Boxed set-up"
+SENT_AS_ACB = "by design: sent from the ACB's EUI, which is no DUIS user (E1)"
+TYPE_DIFFERS = "set-up: its target's type in DCC Boxed (A5 IHD, A6 HCALCS) does not take it (E11)"
+NO_TOOL_KEY = "by design: the load controller has no XML-signing key in DCC's tool (exit 3)"
+NOT_REGISTERED = "by design: the second supplier is not registered for the premises (E4)"
+NO_ROLE = "by design: no role of its sender may send this SR per the catalogue (E2)"
+TEMPLATE_DATA = "template data: conflicts with the network's state (existing device, schedule)"
+STATUS = "order: an earlier non-device template changed the device's status (E5)"
+NOT_ACCEPTED: dict[str, str] = {
+    "12.2_DEVICE_PRE_NOTIFICATION_REQUEST_DUIS.XML": TEMPLATE_DATA,
+    "CS02fMAC_6.24.1_SUCCESS_REQUEST_DUIS.XML": SENT_AS_ACB,
+    "CS03A2Critical_8.7.1_SUCCESS_REQUEST_DUIS.XML": TYPE_DIFFERS,
+    "CS08_11.2_SUCCESS_REQUEST_DUIS.XML": SENT_AS_ACB,
+    "ECS46d_6.14.3_CANCELLATION_APC_OUTPUT_SUCCESS_REQUEST_DUIS.XML": TYPE_DIFFERS,
+    "ECS46d_6.14.3_FUTURE_DATED_APC_OUTPUT_SUCCESS_REQUEST_DUIS.XML": TYPE_DIFFERS,
+    "GCS59_8.12.2_SUCCESS_REQUEST_DUIS.XML": SENT_AS_ACB,
+    "5.2_READ_SCHEDULE_REQUEST_DUIS.XML": TEMPLATE_DATA,
+    "5.3_DELETE_SCHEDULE_REQUEST_DUIS.XML": TEMPLATE_DATA,
+    "8.14.1_COMMUNICATIONS_HUB_STATUS_UPDATE_INSTALL_SUCCESS_REQUEST_DUIS.XML": TEMPLATE_DATA,
+    "8.14.2_COMMUNICATIONS_HUB_STATUS_UPDATE_INSTALL_NO_SM_WAN_REQUEST_DUIS.XML": TEMPLATE_DATA,
+    "8.14.3_COMMUNICATIONS_HUB_STATUS_UPDATE_FAULT_RETURN_REQUEST_DUIS.XML": TEMPLATE_DATA,
+    "8.14.4_COMMUNICATIONS_HUB_STATUS_UPDATE_NO_FAULT_RETURN_REQUEST_DUIS.XML": TEMPLATE_DATA,
+    "ECS21a_5.1._DCC_SCHEDULED_REQUEST_DUIS.XML": TEMPLATE_DATA,
+    "8.4_UPDATE_INVENTORY_REQUEST_DUIS.XML": STATUS,
+    "8.6_SERVICE_OPTIN_REQUEST_DUIS.XML": NO_ROLE,
+    "CS02bACBByACB_8.5_SUCCESS_REQUEST_DUIS.XML": NO_ROLE,
+    "ECS21c_4.6.2_SUCCESS_REQUEST_DUIS.XML": NO_ROLE,
+    "ECS39b_6.20.2_SUCCESS_REQUEST_DUIS.XML": NO_ROLE,
+    "ECS50_9.1_SUCCESS_REQUEST_DUIS.XML": NO_ROLE,
+    "GCS36_9.1_SUCCESS_REQUEST_DUIS.XML": NO_ROLE,
+    "CCS01_8.11_SUCCESS_REQUEST_DUIS.XML": NEEDS_DEVICE_TYPE,
+    "CCS03_8.12.1_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01a_1.1.1_CANCELLATION_TOU_BLOCK_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01a_1.1.1_FUTURE_DATED_TOU_BLOCK_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01a_1.1.1_IMMEDIATE_BLOCK_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01a_1.1.1_IMMEDIATE_TOU_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01b_1.2.1_CANCELLATION_TOU_BLOCK_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01b_1.2.1_FUTURE_DATED_TOU_BLOCK_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01b_1.2.1_IMMEDIATE_BLOCK_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01b_1.2.1_IMMEDIATE_TOU_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01c_1.1.2_CANCELLATION_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01c_1.1.2_FUTURE_DATED_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01c_1.1.2_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01d_1.2.2_CANCELLATION_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01d_1.2.2_FUTURE_DATED_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS01d_1.2.2_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS17d_4.1.2_SINGLE_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS17d_4.1.2_TWIN_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS19_4.3_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS20a_4.4.4_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS22c_4.8.2_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS24b_4.11.2_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS26a_4.13_SINGLE_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS26a_4.13_TWIN_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS30a_6.8_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS46c_6.14.2_CANCELLATION_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS46c_6.14.2_FUTURE_DATED_ALL_OPTIONALS_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS46c_6.14.2_IMMEDIATE_SOME_OPTIONALS_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS46d_6.14.3_IMMEDIATE_ALCS_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS46d_6.14.3_IMMEDIATE_APC_INPUT_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS46d_6.14.3_IMMEDIATE_APC_OUTPUT_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS47Deactivate_7.6_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS47a_7.13_ALCS_ACTIVATE_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS47a_7.13_ALCS_DEACTIVATE_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS47a_7.13_APC_INPUT_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS47a_7.13_APC_OUTPUT_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "ECS48_6.26_SUCCESS_REQUEST_DUIS.XML": NO_TRANSLATOR,
+    "CS02bNOByNOHandover_6.21_SUCCESS_REQUEST_DUIS.XML": DCC_ORIGINATED,
+    "CS02bSupplierBySupplierHandover_6.21_SUCCESS_REQUEST_DUIS.XML": DCC_ORIGINATED,
+    "CS02bSupplierByTransCoS_6.23_CANCELLATION_SUCCESS_REQUEST_DUIS.XML": DCC_ORIGINATED,
+    "CS02bSupplierByTransCoS_6.23_FUTURE_DATED_SUCCESS_REQUEST_DUIS.XML": DCC_ORIGINATED,
+    "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML": DCC_ORIGINATED,
+    "CS03A1_8.7.1_SUCCESS_REQUEST_DUIS.XML": PARTNER_UNKNOWN,
+    "CS03A2NonCritical_8.7.2_SUCCESS_REQUEST_DUIS.XML": PARTNER_UNKNOWN,
+    "CS03CCritical_8.7.1_SUCCESS_REQUEST_DUIS.XML": PARTNER_UNKNOWN,
+    "CS03CNonCritical_8.7.2_SUCCESS_REQUEST_DUIS.XML": PARTNER_UNKNOWN,
+    "ECS47e_7.16_APC_INPUT_SUCCESS_REQUEST_DUIS.XML": NO_TOOL_KEY,
+    "ECS47e_7.16_APC_OUTPUT_SUCCESS_REQUEST_DUIS.XML": NO_TOOL_KEY,
+    "GCS16b_4.14_URP_SUCCESS_REQUEST_DUIS.XML": NOT_REGISTERED,
+}
+
+
+@dataclass
+class Outcome:
+    template: str
+    request: Request
+    status: int
+    code: str
+    text: str = ""
+
+
+#: Non-device requests that change device statuses run last, after which device requests and
+#: schedules on those devices rightly get E5.
+_LAST = ("8.3_", "8.4_", "8.14.")
+
+
+def _order(path: Path) -> tuple[int, int, str]:
+    non_device = b"<sr:CommandVariant>8<" in path.read_bytes()
+    return (non_device, path.name.startswith(_LAST), path.name)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    with served_boxed() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def outcomes(served: Served) -> list[Outcome]:
+    try:
+        tool.jar()
+    except tool.Unavailable as exc:
+        pytest.skip(f"DCC's signing tool is unavailable: {exc}")
+    # Device requests first: some non-device ones (8.3 decommission, 8.14.3 fault return, 8.4
+    # delete) change device statuses, after which device requests rightly get E5.
+    paths = sorted(tool.templates(), key=_order)
+    xmls = [with_counter(p.read_bytes(), BASE_COUNTER + (i << 32)) for i, p in enumerate(paths)]
+    signed = tool.sign_all(xmls)
+    out = []
+    with httpx.Client(timeout=30) as http:
+        for path, xml, result in zip(paths, xmls, signed, strict=True):
+            request = from_xml(xml)
+            assert isinstance(request, Request)
+            if result.returncode != tool.EXIT_OK:
+                out.append(Outcome(path.name, request, 0, f"tool exit {result.returncode}"))
+                continue
+            endpoint = endpoint_for(request.header.command_variant)
+            reply = http.post(
+                f"{served.base_url}/api/v1/{endpoint}",
+                content=result.stdout,
+                headers={"Content-Type": "application/xml"},
+            )
+            if "xml" not in reply.headers.get("content-type", ""):
+                out.append(Outcome(path.name, request, reply.status_code, "", reply.text))
+                continue
+            answer = served.receiver.verify_sync(reply.content)
+            content = answer.response.body
+            code = answer.response.header.response_code
+            if isinstance(content, ResponseMessage) and isinstance(content.content, PreCommand):
+                code = "I0 PreCommand"
+            out.append(Outcome(path.name, request, reply.status_code, code))
+    return out
+
+
+def _accepted(o: Outcome) -> bool:
+    cv = o.request.header.command_variant
+    if o.status != 200:
+        return False
+    if cv == 4:
+        return o.code == "I0 PreCommand"
+    if cv == 8:
+        return o.code in ("I0", "I99")
+    return o.code in ("I99", "I0")
+
+
+def test_every_template_gets_its_synchronous_answer(outcomes: list[Outcome]) -> None:
+    refused = {
+        o.template: f"{o.status} {o.code} {o.text[:120]}" for o in outcomes if not _accepted(o)
+    }
+    print("\n".join(f"{k}: {v}" for k, v in sorted(refused.items())))
+    assert set(refused) == set(NOT_ACCEPTED), refused
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open bug: over the served hub most device commands end in E21 (123 of 144 in the "
+    "last run) although the same commands answer in-process (tests/hub/test_lifecycle.py)",
+)
+def test_every_asynchronous_response_arrives_and_passes_dccs_validate(
+    served: Served, outcomes: list[Outcome]
+) -> None:
+    waiting = [
+        o
+        for o in outcomes
+        if _accepted(o) and o.code == "I99" and o.request.header.command_variant != 8
+    ]
+    assert waiting
+    codes = {}
+    for o in waiting:
+        rid = str(o.request.header.request_id)
+        codes[rid] = served.receiver.wait(rid, timeout_s=30)[0].code
+    not_i0 = {rid: code for rid, code in codes.items() if code != "I0"}
+    print(f"{len(codes)} asynchronous answers; not I0: {not_i0}")
+    # No device answer in time gives E21 (a CHF refuses what it does not support by silence).
+    assert set(not_i0.values()) <= {"E21"} and len(not_i0) <= len(codes) // 10
+    bodies = list(served.receiver.raw)
+    results = tool.validate_all(bodies)
+    failed = [r.stderr[:200] for r in results if r.returncode != tool.EXIT_OK]
+    assert not failed
+    dsp = IssuerSerial.of(served.setup.dsp_certificate)
+    for body in bodies:
+        assert served.receiver.verify_sync(body).signer == dsp
