@@ -150,7 +150,7 @@ def test_bytes_that_never_become_a_request(net: Network, body: bytes, status: st
 
 
 def _transform(net: Network, counter: int) -> bytes:
-    status, answer = net.post(sign_as_user(template(CRITICAL, counter=counter)), "serviceT")
+    _, answer = net.post(sign_as_user(template(CRITICAL, counter=counter)), "serviceT")
     assert not isinstance(answer, bytes)
     body = answer.body
     assert isinstance(body, ResponseMessage) and isinstance(body.content, PreCommand)
