@@ -19,6 +19,7 @@ from smetsnet.client import Receiver, verify_response
 from smetsnet.duis.xmldsig import certificate_index
 from smetsnet.hub.boxed import load_boxed
 from smetsnet.hub.build import build_hub
+from smetsnet.hub.network import SimulatedNetwork, set_gas_wake_interval
 from smetsnet.hub.service import Hub, HubConfig
 from smetsnet.hub.setup import NetworkSetup
 from smetsnet.wan.link import LinkProfile, Technology
@@ -30,6 +31,8 @@ USERS = [
     for h in ("90B3D51F30010000", "90B3D51F30030000", "90B3D51F30020000", "00DB123456780004")
 ]
 FAST = {t: LinkProfile(median_s=0.05, p99_s=0.2) for t in Technology}
+GAS_WAKE_S = 2
+GAS_WAKE_S = 2
 _COUNTER = re.compile(rb"(<sr:RequestID>[0-9A-F-]{23}:[0-9A-F-]{23}:)([0-9]+)(</sr:RequestID>)")
 
 
@@ -39,6 +42,7 @@ class Served:
     hub: Hub
     setup: NetworkSetup
     receiver: Receiver
+    network: SimulatedNetwork
 
 
 def with_counter(xml: bytes, counter: int) -> bytes:
@@ -71,10 +75,14 @@ def served_boxed() -> Iterator[Served]:
     url = receiver.start()
     for user in USERS:
         setup.response_urls[user] = url
-    hub, _ = build_hub(setup, profiles=FAST, config=HubConfig(response_timeout_s=3, max_attempts=2))
-    server, thread, base = _serve_in_thread(create_app(hub))
+    config = HubConfig(response_timeout_s=3, gas_response_timeout_s=10, max_attempts=2)
+    hub, wan = build_hub(setup, profiles=FAST, config=config)
+    # Gas meters wake every 2 s instead of every 30 minutes, so a test waits seconds.
+    set_gas_wake_interval(setup.premises, GAS_WAKE_S, datetime.now(UTC))
+    network = SimulatedNetwork(hub, wan, setup.premises)
+    server, thread, base = _serve_in_thread(create_app(network))
     try:
-        yield Served(base_url=base, hub=hub, setup=setup, receiver=receiver)
+        yield Served(base_url=base, hub=hub, setup=setup, receiver=receiver, network=network)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

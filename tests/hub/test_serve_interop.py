@@ -118,9 +118,11 @@ class Outcome:
     text: str = ""
 
 
-#: Non-device requests that change device statuses run last, after which device requests and
-#: schedules on those devices rightly get E5.
-_LAST = ("8.3_", "8.4_", "8.14.")
+#: Requests that cut devices off run last in their group: removing a device from the comms hub's
+#: device log (CCS02) or unjoining it (CS04) leaves it unreachable (later commands to it rightly
+#: end in E21); decommissioning, deleting or returning (8.3, 8.4, 8.14.x) changes device
+#: statuses (later requests rightly get E5).
+_LAST = ("CCS02_", "CS04", "8.3_", "8.4_", "8.14.")
 
 
 def _order(path: Path) -> tuple[int, int, str]:
@@ -190,11 +192,6 @@ def test_every_template_gets_its_synchronous_answer(outcomes: list[Outcome]) -> 
     assert set(refused) == set(NOT_ACCEPTED), refused
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open bug: over the served hub most device commands end in E21 (123 of 144 in the "
-    "last run) although the same commands answer in-process (tests/hub/test_lifecycle.py)",
-)
 def test_every_asynchronous_response_arrives_and_passes_dccs_validate(
     served: Served, outcomes: list[Outcome]
 ) -> None:
@@ -210,8 +207,9 @@ def test_every_asynchronous_response_arrives_and_passes_dccs_validate(
         codes[rid] = served.receiver.wait(rid, timeout_s=30)[0].code
     not_i0 = {rid: code for rid, code in codes.items() if code != "I0"}
     print(f"{len(codes)} asynchronous answers; not I0: {not_i0}")
-    # No device answer in time gives E21 (a CHF refuses what it does not support by silence).
-    assert set(not_i0.values()) <= {"E21"} and len(not_i0) <= len(codes) // 10
+    # A device that answers a command only with alerts (the PPMID refuses CS04AC's unjoin that
+    # way) leaves the hub without a response: E21 after the retries. At most a few may.
+    assert set(not_i0.values()) <= {"E21"} and len(not_i0) <= 3
     bodies = list(served.receiver.raw)
     results = tool.validate_all(bodies)
     failed = [r.stderr[:200] for r in results if r.returncode != tool.EXIT_OK]

@@ -164,9 +164,12 @@ def test_duplicates_reach_the_premises_twice() -> None:
 def test_latency_follows_the_profile() -> None:
     profile = LinkProfile(median_s=2.0, p99_s=8.0)
     wan = wan_with(profile)
-    wan.attach(CHUB, lambda wire, now: [], Technology.CELLULAR)
-    for _ in range(20_000):
-        wan.send(CHUB, b"x", T0)
+    # One message per comms hub: a link keeps order, so messages queued behind each other on
+    # one hub would measure the queue, not the link.
+    for i in range(20_000):
+        chub = i.to_bytes(8, "big")
+        wan.attach(chub, lambda wire, now: [], Technology.CELLULAR)
+        wan.send(chub, b"x", T0)
     wan.advance(FAR)
     s = wan.stats(Technology.CELLULAR)
     assert s.latency_p50_s == pytest.approx(2.0, rel=0.05)
@@ -320,3 +323,13 @@ def test_delivery_is_frozen() -> None:
     assert isinstance(d, Delivery)
     with pytest.raises(AttributeError):
         d.duplicate = True  # type: ignore[misc]
+
+
+def test_a_link_keeps_order_per_direction() -> None:
+    wan = wan_with(LinkProfile(median_s=1.0, p99_s=20.0))
+    echo = Echo()
+    wan.attach(CHUB, echo, Technology.CELLULAR)
+    for i in range(200):
+        wan.send(CHUB, i.to_bytes(2, "big"), T0)
+    wan.advance(FAR)
+    assert [int.from_bytes(w, "big") for w, _ in echo.received] == list(range(200))

@@ -3,6 +3,7 @@ every simulated premises attached, the outbox, the non-device services, and the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from smetsnet.devices.premises import Premises
 from smetsnet.errors import ConfigurationError
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER
 from smetsnet.hub.boxed import load_boxed, load_own
+from smetsnet.hub.network import SimulatedNetwork, set_gas_wake_interval
 from smetsnet.hub.nondevice import NonDeviceServices
 from smetsnet.hub.nondevice_local import AcbCredentials
 from smetsnet.hub.outbox import Outbox
@@ -25,19 +27,29 @@ from smetsnet.hub.setup import NetworkSetup
 from smetsnet.wan.link import LinkProfile, Technology
 from smetsnet.wan.memory import InMemoryWan
 
+_log = logging.getLogger(__name__)
+
 
 class PremisesEndpoint:
     """A premises as the WAN sees it: its clock moves to each message's arrival first (the
     half-hours in between are recorded, and any alerts they raise go up with the answer)."""
 
-    __slots__ = ("premises",)
+    __slots__ = ("failures", "premises")
 
     def __init__(self, premises: Premises) -> None:
         self.premises = premises
+        self.failures = 0
 
     def __call__(self, wire: bytes, now: datetime) -> list[bytes]:
-        alerts = self.premises.advance(now) if now > self.premises.clock else []
-        return self.premises.deliver(wire, now) + alerts
+        try:
+            alerts = self.premises.advance(now) if now > self.premises.clock else []
+            return self.premises.deliver(wire, now) + alerts
+        except Exception:
+            # A simulated device must never take the WAN down: the message is lost (the hub
+            # times out, as for a device that crashed) and the failure is logged with its cause.
+            self.failures += 1
+            _log.exception("simulated premises failed on a message at %s", now.isoformat())
+            return []
 
 
 def attach_premises(wan: InMemoryWan, setup: NetworkSetup) -> None:
@@ -116,12 +128,12 @@ def build_service(
     state: Path | None,
     response_urls: Mapping[bytes, str],
     config: Mapping[str, Any],
-) -> Hub:
+) -> SimulatedNetwork:
     """What ``smetsnet serve`` runs: the DCC Boxed network (``keystore``) or our own PKI and
     fleet (config ``pki``: a folder made by ``smetsnet pki init``), on the in-memory WAN.
 
     Config keys read here: ``pki``, ``wan`` (profiles by technology), ``hub`` (HubConfig
-    fields), ``seed``."""
+    fields), ``seed``, ``gas_wake_interval_s`` (default: the meters' own half-hour)."""
     now = datetime.now(UTC)
     if keystore is not None:
         setup = load_boxed(keystore, now=now, registration=registration)
@@ -137,11 +149,14 @@ def build_service(
         hub_config = HubConfig(**dict(config.get("hub", {})))
     except TypeError as exc:
         raise ConfigurationError(f"hub: {exc}") from None
-    hub, _ = build_hub(
+    hub, wan = build_hub(
         setup,
         seed=int(config.get("seed", 0)),
         profiles=wan_profiles(config.get("wan", {})),
         state_dir=state,
         config=hub_config,
     )
-    return hub
+    wake = config.get("gas_wake_interval_s")
+    if wake is not None:
+        set_gas_wake_interval(setup.premises, int(wake), now)
+    return SimulatedNetwork(hub, wan, setup.premises)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -76,6 +76,12 @@ class HubConfig:
     """How long the hub waits for a device, and how often it tries."""
 
     response_timeout_s: float = 30.0  # GB's CSP round-trip target RTT4 is 25 s (DOMAIN.md §8)
+    #: A battery gas meter takes its queued commands only when it wakes (about every 30 minutes,
+    #: DOMAIN.md §2.4): commands to a GSME wait that long plus a round trip.
+    gas_response_timeout_s: float = 2_400.0
+    #: Commands a gas meter may have outstanding at once: its gas proxy queues them until the
+    #: meter wakes and drops what does not fit (32 in our GPF), so the hub holds the rest back.
+    gas_outstanding_limit: int = 16
     max_attempts: int = 3
     gbcs_version: str = GBCS_VERSION
 
@@ -91,6 +97,19 @@ class _Pending:
     wire: bytes
     attempts: int = 1
     deadline: datetime
+    timeout_s: float
+    gas: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Queued:
+    """A command held back until its gas meter has room."""
+
+    request_id: MessageId
+    srv: str
+    device: bytes
+    chub: bytes
+    wire: bytes
 
 
 @dataclass(slots=True, kw_only=True)
@@ -103,6 +122,7 @@ class _Held:
     device: bytes
     chub: bytes
     wire: bytes
+    gas: bool
 
 
 @dataclass(slots=True)
@@ -150,6 +170,8 @@ class Hub:
         self._issued: dict[tuple[bytes, int], bytes] = {}  # (user, counter) -> pre-command
         self._done: set[tuple[bytes, int]] = set()
         self._chub: dict[bytes, bytes] = {}
+        self._outstanding: Counter[bytes] = Counter()
+        self._waiting: dict[bytes, deque[_Queued]] = {}
         self._order = itertools.count()
         self.counts = _Counts()
 
@@ -314,10 +336,19 @@ class Hub:
                 device=accepted.device.eui,
                 chub=chub,
                 wire=wire,
+                gas=accepted.device.type is DeviceType.GSME,
             )
             heapq.heappush(self._held, (at, next(self._order), held))
         else:
-            self._send(header.request_id, accepted.sr.srv, accepted.device.eui, chub, wire, now)
+            self._send(
+                header.request_id,
+                accepted.sr.srv,
+                accepted.device.eui,
+                chub,
+                wire,
+                now,
+                gas=accepted.device.type is DeviceType.GSME,
+            )
         self.counts.by_code["I99"] += 1
         return self._xml(self._answer(accepted, "I99", now))
 
@@ -329,17 +360,48 @@ class Hub:
         chub: bytes,
         wire: bytes,
         now: datetime,
+        *,
+        gas: bool = False,
     ) -> None:
+        command = _Queued(request_id=request_id, srv=srv, device=device, chub=chub, wire=wire)
+        if gas and self._outstanding[device] >= self.config.gas_outstanding_limit:
+            self._waiting.setdefault(device, deque()).append(command)
+            return
         try:
             self.wan.send(chub, wire, now)
         except WanError as exc:
             raise DeviceUnreachable(f"the WAN refused the command: {exc}") from None
+        if gas:
+            self._outstanding[device] += 1
         key = (request_id.originator, _gbcs_counter(wire))
-        deadline = now + timedelta(seconds=self.config.response_timeout_s)
+        timeout = self.config.gas_response_timeout_s if gas else self.config.response_timeout_s
+        deadline = now + timedelta(seconds=timeout)
         self._pending[key] = _Pending(
-            request_id=request_id, srv=srv, device=device, chub=chub, wire=wire, deadline=deadline
+            request_id=request_id,
+            srv=srv,
+            device=device,
+            chub=chub,
+            wire=wire,
+            deadline=deadline,
+            timeout_s=timeout,
+            gas=gas,
         )
         heapq.heappush(self._deadlines, (deadline, next(self._order), key))
+
+    def _finished(self, pending: _Pending, now: datetime) -> None:
+        """A command is answered or given up: a gas meter's next held-back command may go."""
+        if not pending.gas:
+            return
+        self._outstanding[pending.device] -= 1
+        waiting = self._waiting.get(pending.device)
+        if waiting:
+            nxt = waiting.popleft()
+            if not waiting:
+                del self._waiting[pending.device]
+            try:
+                self._send(nxt.request_id, nxt.srv, nxt.device, nxt.chub, nxt.wire, now, gas=True)
+            except DuisRejected as exc:
+                self._fail(nxt.request_id, nxt.srv, nxt.device, exc.response_code or "E20", now)
 
     def _comms_hub(self, device: bytes) -> bytes:
         chub = self._chub.get(device)
@@ -368,7 +430,15 @@ class Hub:
         while self._held and self._held[0][0] <= now:
             _, _, held = heapq.heappop(self._held)
             try:
-                self._send(held.request_id, held.srv, held.device, held.chub, held.wire, now)
+                self._send(
+                    held.request_id,
+                    held.srv,
+                    held.device,
+                    held.chub,
+                    held.wire,
+                    now,
+                    gas=held.gas,
+                )
             except DuisRejected as exc:
                 self._fail(held.request_id, held.srv, held.device, exc.response_code or "E20", now)
         for delivery in self.wan.advance(now):
@@ -401,6 +471,7 @@ class Hub:
                 self.counts.unmatched += 1
             return
         self._done.add(key)
+        self._finished(pending, now)
         self.counts.responses += 1
         xml = self.replies.answer(
             code="I0",
@@ -435,7 +506,7 @@ class Hub:
             if pending.attempts < self.config.max_attempts:
                 pending.attempts += 1
                 self.counts.retries += 1
-                pending.deadline = now + timedelta(seconds=self.config.response_timeout_s)
+                pending.deadline = now + timedelta(seconds=pending.timeout_s)
                 with contextlib.suppress(WanError):  # a lost attempt: the next deadline decides
                     self.wan.send(pending.chub, pending.wire, now)
                 heapq.heappush(self._deadlines, (pending.deadline, next(self._order), key))
@@ -444,6 +515,7 @@ class Hub:
             self._done.add(key)
             self.counts.timeouts += 1
             self._fail(pending.request_id, pending.srv, pending.device, "E21", now)
+            self._finished(pending, now)
 
     def _fail(
         self, request_id: MessageId, srv: str, device: bytes, code: str, now: datetime
@@ -503,6 +575,7 @@ class Hub:
             timeouts=self.counts.timeouts,
             pending_commands=len(self._pending),
             held_requests=len(self._held),
+            gas_commands_waiting=sum(len(q) for q in self._waiting.values()),
             outbox=len(self.outbox),
         )
         return out

@@ -6,7 +6,8 @@ whether it is lost, whether the network duplicates it, and a latency from the te
 send order). :meth:`InMemoryWan.advance` pops everything due: a message reaching premises is
 handed to its endpoint at its arrival time and the answers travel back over the same technology;
 a message reaching the hub is returned. Nothing sleeps, so a day of traffic runs in moments and
-the same seed gives the same run.
+the same seed gives the same run. Each link keeps order per direction: a message never
+overtakes an earlier one to or from the same comms hub.
 
 A premises that is down or detached when a message *arrives* loses it (a switched-off comms hub
 answers nothing; the hub finds out by its own timeout). Time never goes backwards: a call with an
@@ -68,6 +69,7 @@ class InMemoryWan:
         self._heap: list[_Event] = []
         self._order = itertools.count()
         self._clock: datetime | None = None
+        self._last_arrival: dict[tuple[bytes, Direction], datetime] = {}
 
     # -- premises side ----------------------------------------------------------------------
 
@@ -191,6 +193,14 @@ class InMemoryWan:
         self, message: Message, technology: Technology, latency_s: float, *, duplicate: bool
     ) -> None:
         at = message.sent_at + timedelta(seconds=latency_s)
+        # A link delivers in order: a comms hub's session does not overtake itself, so a later
+        # message never lands before an earlier one going the same way (GBCS devices reject a
+        # command whose counter is not above the last one they accepted).
+        lane = (message.chub, message.direction)
+        last = self._last_arrival.get(lane)
+        if last is not None and at < last:
+            at = last
+        self._last_arrival[lane] = at
         heapq.heappush(self._heap, (at, next(self._order), message, technology, duplicate))
 
     def _delivered(self, technology: Technology, message: Message, at: datetime) -> None:
