@@ -118,11 +118,12 @@ class Outcome:
     text: str = ""
 
 
-#: Requests that cut devices off run last in their group: removing a device from the comms hub's
-#: device log (CCS02) or unjoining it (CS04) leaves it unreachable (later commands to it rightly
-#: end in E21); decommissioning, deleting or returning (8.3, 8.4, 8.14.x) changes device
-#: statuses (later requests rightly get E5).
-_LAST = ("CCS02_", "CS04", "8.3_", "8.4_", "8.14.")
+#: Requests that change what later ones meet run last in their group: replacing a device's
+#: trust anchors (CS02: its responses are then protected for the template's new certificates,
+#: whose keys the users lack); removing a device from the comms hub's device log (CCS02) or
+#: unjoining it (CS04) leaves it unreachable (later commands rightly end in E21);
+#: decommissioning, deleting or returning (8.3, 8.4, 8.14.x) changes device statuses (E5).
+_LAST = ("CS02", "CCS02_", "CS04", "8.3_", "8.4_", "8.14.")
 
 
 def _order(path: Path) -> tuple[int, int, str]:

@@ -33,35 +33,6 @@ SUFFIX = "_REQUEST_DUIS.XML"
 NOT_TRANSLATED: dict[str, str] = {
     **dict.fromkeys(
         (
-            "ECS01a_1.1.1_CANCELLATION_TOU_BLOCK_SUCCESS",
-            "ECS01a_1.1.1_FUTURE_DATED_TOU_BLOCK_SUCCESS",
-            "ECS01a_1.1.1_IMMEDIATE_BLOCK_SUCCESS",
-            "ECS01a_1.1.1_IMMEDIATE_TOU_SUCCESS",
-            "ECS01b_1.2.1_CANCELLATION_TOU_BLOCK_SUCCESS",
-            "ECS01b_1.2.1_FUTURE_DATED_TOU_BLOCK_SUCCESS",
-            "ECS01b_1.2.1_IMMEDIATE_BLOCK_SUCCESS",
-            "ECS01b_1.2.1_IMMEDIATE_TOU_SUCCESS",
-            "ECS01c_1.1.2_CANCELLATION_SUCCESS",
-            "ECS01c_1.1.2_FUTURE_DATED_SUCCESS",
-            "ECS01c_1.1.2_IMMEDIATE_SUCCESS",
-            "ECS01d_1.2.2_CANCELLATION_SUCCESS",
-            "ECS01d_1.2.2_FUTURE_DATED_SUCCESS",
-            "ECS01d_1.2.2_IMMEDIATE_SUCCESS",
-        ),
-        "tariff use cases (ECS01a-d) not implemented yet (largest bodies; time-boxed)",
-    ),
-    **dict.fromkeys(
-        (
-            "ECS46d_6.14.3_CANCELLATION_APC_OUTPUT_SUCCESS",
-            "ECS46d_6.14.3_FUTURE_DATED_APC_OUTPUT_SUCCESS",
-            "ECS46d_6.14.3_IMMEDIATE_ALCS_SUCCESS",
-            "ECS46d_6.14.3_IMMEDIATE_APC_INPUT_SUCCESS",
-            "ECS46d_6.14.3_IMMEDIATE_APC_OUTPUT_SUCCESS",
-        ),
-        "auxiliary controller scheduler (ECS46d) not implemented yet (time-boxed)",
-    ),
-    **dict.fromkeys(
-        (
             "ECS08a_2.1_CANCELLATION_SUCCESS",
             "ECS08a_2.1_FUTURE_DATED_SUCCESS",
             "ECS08a_2.1_IMMEDIATE_SUCCESS",
@@ -84,14 +55,10 @@ NOT_TRANSLATED: dict[str, str] = {
     "duration object are in no vector or public table (activate 0x11, reset 0x20 are)",
     **dict.fromkeys(
         (
-            "ECS47a_7.13_ALCS_ACTIVATE_SUCCESS",
-            "ECS47a_7.13_ALCS_DEACTIVATE_SUCCESS",
-            "ECS47a_7.13_APC_INPUT_SUCCESS",
-            "ECS47a_7.13_APC_OUTPUT_SUCCESS",
             "ECS47e_7.16_APC_INPUT_SUCCESS",
             "ECS47e_7.16_APC_OUTPUT_SUCCESS",
         ),
-        "ECS47a/e (auxiliary controller state, APC level) not implemented yet: no vector; "
+        "ECS47e (APC level limit) not implemented yet: no vector; "
         "object tables to be read from the GBCS use-case definitions",
     ),
     "ECS48_6.26_SUCCESS": "GBCS §18.2.1 'exceptional' encoding of the daily reset execution "

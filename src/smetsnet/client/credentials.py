@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from smetsnet.gbcs.keystore import KeyStore, KeyUsage, MemoryKeyStore
 from smetsnet.smki.errors import SmkiError
 from smetsnet.smki.imports import import_keystore_json
+from smetsnet.smki.selection import in_use
 
 
 class ChainKeyStore:
@@ -79,9 +80,15 @@ class UserCredentials:
         except OSError as exc:
             raise SmkiError(f"cannot read key store {path}: {exc.strerror}") from None
         bundle, _ = import_keystore_json(data, at=at or datetime.now(UTC), source=str(path))
-        entry = bundle.xml_signing(eui)
+        # A user with no XML-signing certificate signs with its GBCS signing one, as DCC's tool
+        # does for the second supplier (DCC Boxed accepts any of a user's ZAZ1 signing keys).
+        entry = bundle.xml_signing(eui) or bundle.current(eui, KeyUsage.DIGITAL_SIGNATURE)
         if entry is None or entry.private_key is None or entry.certificate is None:
             raise SmkiError(f"{path} has no XML-signing key for user {eui.hex('-').upper()}")
-        return cls(
-            eui=eui, xml_key=entry.private_key, xml_certificate=entry.certificate, gbcs=bundle
-        )
+        # The user's GBCS keys: of several certificates for one key, the one in use (DCC
+        # Boxed's Z1 set), so MACs agree with what the devices were given.
+        own = MemoryKeyStore()
+        for (party, usage, prepayment), chosen in in_use(bundle).items():
+            if party == eui and chosen.private_key is not None:
+                own.add_private(party, usage, chosen.private_key, prepayment=prepayment)
+        return cls(eui=eui, xml_key=entry.private_key, xml_certificate=entry.certificate, gbcs=own)

@@ -9,7 +9,6 @@ decrypted). Asynchronous responses arrive at a :class:`~smetsnet.client.receiver
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -94,14 +93,21 @@ class DuisClient:
         self.http = http or httpx.Client(timeout=timeout_s)
         # DCC Boxed's signing tool counts in epoch milliseconds; we do the same and never repeat.
         start = first_counter if first_counter is not None else time.time_ns() // 1_000_000
-        self._counter = itertools.count(start)
+        self._last = start - 1
         self.protection = Protection(credentials.keys)
 
     def close(self) -> None:
         self.http.close()
 
     def next_counter(self) -> int:
-        return next(self._counter)
+        """Above every counter this client has used (the hub refuses a counter not above the
+        user's last), and not below the epoch-millisecond clock."""
+        self._last = max(self._last + 1, time.time_ns() // 1_000_000)
+        return self._last
+
+    def _use(self, counter: int) -> int:
+        self._last = max(self._last, counter)
+        return counter
 
     # --- building and signing ---------------------------------------------------------------
 
@@ -122,7 +128,7 @@ class DuisClient:
             request_id=MessageId(
                 originator=self.credentials.eui,
                 target=target,
-                counter=self.next_counter() if counter is None else counter,
+                counter=self.next_counter() if counter is None else self._use(counter),
             ),
             command_variant=command_variant,
             service_reference=".".join(srv.split(".")[:2]),

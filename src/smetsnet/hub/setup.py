@@ -42,7 +42,7 @@ from smetsnet.duis.xmldsig import IssuerSerial, certificate_index
 from smetsnet.errors import ConfigurationError
 from smetsnet.gbcs.asn1.types import ROLE_NAMES
 from smetsnet.gbcs.eui import format_eui
-from smetsnet.gbcs.keystore import KeyName, KeyStore, KeyUsage, MemoryKeyStore
+from smetsnet.gbcs.keystore import KeyStore, KeyUsage, MemoryKeyStore
 from smetsnet.gbcs.protection import Protection
 from smetsnet.inventory import (
     CertRef,
@@ -56,6 +56,7 @@ from smetsnet.inventory import (
 from smetsnet.smki.bundle import CertificateEntry
 from smetsnet.smki.pki import Pki
 from smetsnet.smki.profile import CertificateKind, RemotePartyRole
+from smetsnet.smki.selection import in_use
 from smetsnet.store import SqliteStore
 from smetsnet.wan.link import Technology
 
@@ -182,27 +183,6 @@ class NetworkPlan:
 
 
 # --- building -----------------------------------------------------------------------------
-
-
-def _rank(entry: CertificateEntry) -> tuple[int, datetime]:
-    """Which of several certificates for one key is in use: ``Z1-`` names first (module
-    docstring), then unnamed or other names, ``Z1b-`` last; then the newest."""
-    name = entry.name
-    order = 0 if name.startswith("Z1-") else 2 if name.startswith("Z1b-") else 1
-    start = entry.certificate.not_valid_before_utc if entry.certificate else datetime.min
-    return (-order, start.replace(tzinfo=None))
-
-
-def in_use(entries: Iterable[CertificateEntry]) -> dict[KeyName, CertificateEntry]:
-    """The organisation entry in use for each (EUI, usage, prepayment cell)."""
-    chosen: dict[KeyName, CertificateEntry] = {}
-    for entry in entries:
-        if entry.kind in (CertificateKind.XML_SIGNING, CertificateKind.DEVICE):
-            continue
-        held = chosen.get(entry.key_name)
-        if held is None or _rank(entry) > _rank(held):
-            chosen[entry.key_name] = entry
-    return chosen
 
 
 def assemble(

@@ -96,9 +96,11 @@ def supported() -> frozenset[tuple[str, DeviceType]]:
 # The translator modules register themselves on import (kept last on purpose).
 from smetsnet.hub.translate import (  # noqa: E402
     asn1,
+    dlms_alcs,
     dlms_commands,
     dlms_reads,
     dlms_settings,
+    dlms_tariffs,
     gbz,
 )
 
@@ -108,9 +110,11 @@ __all__ = [
     "NotTranslatable",
     "Translator",
     "asn1",
+    "dlms_alcs",
     "dlms_commands",
     "dlms_reads",
     "dlms_settings",
+    "dlms_tariffs",
     "gbz",
     "supported",
     "translate",

@@ -8,16 +8,21 @@ tenancy date, privacy PIN, event-log clearing, alert behaviours, voltage configu
 counter resets.
 
 The attribute lists are GBCS facts (which objects each use case carries, in the order GBCS
-lists them), checked against the RTDS 4.5.0 vectors where one exists; a list without a vector is
-marked *inferred* with the vector it is inferred from. Every value the DUIS body carries comes
-from the body. None of these SRs is device-held future-dated (their ExecutionDateTime, when
-allowed, is held by the DSP), so no command carries a GBCS execution date-time.
+lists them), checked against the RTDS 4.5.0 vectors where one exists. A list without a vector is
+either *published*: taken from the GBCS use-case tables (the "DLMS COSEM specific content" of
+each use case, as HenryGiraldo/gbcs-parser-js ``gbcs-use-cases.html`` reproduces them for GBCS
+4.0; each attribute once, in the order of its first row; that rule gives exactly the RTDS command
+for every ESME use case that has both), or *inferred*, with the vector it is inferred from.
+Every value the DUIS body carries comes from the body. None of these SRs is device-held
+future-dated (their ExecutionDateTime, when allowed, is held by the DSP), so no command carries a
+GBCS execution date-time.
 
 Several SRs map to more than one use case for the same device type, chosen by a fact about the
 device or the user that the body does not carry: single- or polyphase ESME (4.10, 6.2.1, 6.27),
-the CHF's use case (6.2.4) and the user's role (6.2.10). The registered translator takes the
-first form; the explicit translators (:func:`read_network_data`, ...) take that fact, for the
-caller that knows it (see the module's test for what the hub's context still lacks).
+the ESME's and the CHF's use case (6.2.4) and the user's role (6.2.10). The registered
+translator takes the first form; the explicit translators (:func:`read_network_data`, ...) take
+that fact, for the caller that knows it (see the module's test for what the hub's context still
+lacks).
 """
 
 from __future__ import annotations
@@ -62,7 +67,8 @@ UINT32_MAX = 0xFFFFFFFF
 # COSEM classes and methods used here.
 DATA, REGISTER, EXTENDED_REGISTER, PROFILE_GENERIC = 1, 3, 4, 7
 SCHEDULE, REGISTER_MONITOR, ACTIVITY_CALENDAR, SPECIAL_DAYS = 10, 21, 20, 11
-SINGLE_ACTION_SCHEDULE, LIMITER, ACCOUNT, CHARGE, GBCS_EXTENDED_DATA = 22, 71, 111, 113, 9000
+SINGLE_ACTION_SCHEDULE, LIMITER, ACCOUNT, CREDIT, CHARGE = 22, 71, 111, 112, 113
+GBCS_EXTENDED_DATA = 9000
 RESET = 1  # method 1 of Register and Profile generic: reset (parameter integer 0)
 RANGE_SELECTOR = 1
 #: The restricting object of every GBCS range read: class 1, 0-0:94.44.100.255, attribute 2.
@@ -331,6 +337,24 @@ def read_instantaneous_import_tou_with_blocks(body: RequestBody, ctx: Context) -
     return _protected("ECS17e", ctx, "0-0:43.2.10.255", [(DATA, "0-0:94.44.34.2", 2)])
 
 
+@translator("4.1.2", ESME)
+def read_instantaneous_import_tou(body: RequestBody, ctx: Context) -> Command:
+    """ECS17d [published]: the TOU register collection (sensitive), 0-0:94.44.34.1 attribute 2
+    through collection 0-0:43.2.9.255. One value holds the primary TOU registers and, on a
+    twin-element ESME, the secondary ones, so single and twin send the same command."""
+    _empty_read(body, "ReadInstantaneousImportTOUMatrices")
+    return _protected("ECS17d", ctx, "0-0:43.2.9.255", [(DATA, "0-0:94.44.34.1", 2)])
+
+
+@translator("4.3", ESME)
+def read_instantaneous_prepay_values(body: RequestBody, ctx: Context) -> Command:
+    """ECS19 [published]: the prepayment balance collection (sensitive), 0-0:94.44.34.30
+    attribute 2 (meter, emergency credit, accumulated debt, time debt 1 and 2 and payment debt
+    balances) through collection 0-0:43.2.1.255."""
+    _empty_read(body, "ReadInstantaneousPrepayValues")
+    return _protected("ECS19", ctx, "0-0:43.2.1.255", [(DATA, "0-0:94.44.34.30", 2)])
+
+
 @translator("4.16", ESME)
 def read_active_power_import(body: RequestBody, ctx: Context) -> Command:
     """ECS17c: the power import collection."""
@@ -383,6 +407,14 @@ def retrieve_billing_calendar_triggered_billing_data_log(
     return _protected("ECS20c", ctx, "0-0:43.2.2.255", objects, period)
 
 
+@translator("4.4.4", ESME)
+def retrieve_billing_data_log_debt_payments(body: RequestBody, ctx: Context) -> Command:
+    """ECS20a [published]: the payment-based debt payments billing data log (0-0:98.1.4.255)
+    rows in the period (not sensitive: a range read, as ECS20d)."""
+    period = _log_period(body, "RetrieveBillingDataLogDebtPayments")
+    return _request("ECS20a", ctx, [_range_read("0-0:98.1.4.255", period)])
+
+
 @translator("4.4.5", ESME)
 def retrieve_billing_data_log_prepayment_credits(body: RequestBody, ctx: Context) -> Command:
     """ECS20d: the billing data log rows in the period."""
@@ -396,6 +428,14 @@ def retrieve_import_daily_read_log(body: RequestBody, ctx: Context) -> Command:
     period = _log_period(body, "RetrieveImportDailyReadLog")
     objects = [(PROFILE_GENERIC, "0-0:98.1.9.255", 2)]
     return _protected("ECS21a", ctx, "0-0:43.2.5.255", objects, period)
+
+
+@translator("4.6.2", ESME)
+def retrieve_export_daily_read_log(body: RequestBody, ctx: Context) -> Command:
+    """ECS21c [published]: the export daily read log (0-0:98.1.10.255) rows in the period (not
+    sensitive: a range read)."""
+    period = _log_period(body, "RetrieveExportDailyReadLog")
+    return _request("ECS21c", ctx, [_range_read("0-0:98.1.10.255", period)])
 
 
 @translator("4.14", ESME)
@@ -412,6 +452,14 @@ def read_export_profile_data(body: RequestBody, ctx: Context) -> Command:
     """ECS22a: export half-hour profile rows in the period."""
     period = _log_period(body, "ReadExportProfileData")
     return _request("ECS22a", ctx, [_range_read("0-0:99.1.1.255", period)])
+
+
+@translator("4.8.2", ESME)
+def read_reactive_import_profile_data(body: RequestBody, ctx: Context) -> Command:
+    """ECS22c [published]: reactive import half-hour profile (0-0:99.1.2.255) rows in the
+    period (not sensitive: a range read, as ECS22a)."""
+    period = _log_period(body, "ReadReactiveImportProfileData")
+    return _request("ECS22c", ctx, [_range_read("0-0:99.1.2.255", period)])
 
 
 @translator("4.8.1", ESME)
@@ -465,6 +513,24 @@ def read_tariff_primary_element(body: RequestBody, ctx: Context) -> Command:
         (CHARGE, "0-0:19.20.0.255", 5),
     ]
     return _gets("ECS24", ctx, attrs)
+
+
+@translator("4.11.2", ESME)
+def read_tariff_secondary_element(body: RequestBody, ctx: Context) -> Command:
+    """ECS24b [published]: the secondary element's tariff: its price (0-0:19.20.5.255 active
+    unit charge), TOU register (0-0:94.44.1.8 value and scaler-unit), special days
+    (0-0:11.0.1.255) and calendar (0-0:13.0.1.255 active season, week and day profiles)."""
+    _empty_read(body, "ReadTariffSecondaryElement")
+    attrs: list[Attr] = [
+        (CHARGE, "0-0:19.20.5.255", 5),
+        (REGISTER, "0-0:94.44.1.8", 2),
+        (REGISTER, "0-0:94.44.1.8", 3),
+        (SPECIAL_DAYS, "0-0:11.0.1.255", 2),
+        (ACTIVITY_CALENDAR, "0-0:13.0.1.255", 3),
+        (ACTIVITY_CALENDAR, "0-0:13.0.1.255", 4),
+        (ACTIVITY_CALENDAR, "0-0:13.0.1.255", 5),
+    ]
+    return _gets("ECS24b", ctx, attrs)
 
 
 # -- ECS25: event and alert behaviours ------------------------------------------------------------
@@ -603,12 +669,27 @@ def read_configuration_billing_calendar(body: RequestBody, ctx: Context) -> Comm
     return _gets("ECS26l", ctx, [(SINGLE_ACTION_SCHEDULE, "0-0:15.0.0.255", 4)])
 
 
+#: ESME identity reads: ECS26e (RTDS: device identity exc MPAN) and ECS26m [published: meter
+#: variant, model, manufacturer and supply tamper state; no device id 0-0:96.1.1.255].
+ESME_IDENTITY: dict[str, list[Attr]] = {
+    "ECS26e": [(DATA, f"0-0:96.1.{e}.255", 2) for e in (1, 2, 4, 6)] + [(DATA, "0-0:94.44.0.4", 2)],
+    "ECS26m": [(DATA, f"0-0:96.1.{e}.255", 2) for e in (2, 4, 6)] + [(DATA, "0-0:94.44.0.4", 2)],
+}
+
+
+def read_esme_identity(body: RequestBody, ctx: Context, *, use_case: str) -> Command:
+    """ECS26e / ECS26m: the same request; which one the DCC sends is a fact about the ESME
+    (RTDS 4.5.0 sends ECS26e; GBCS 2.1 onwards publishes ECS26m only), not in the body."""
+    _empty_read(body, "ReadDeviceConfigurationIdentityExcMPxN")
+    attrs = ESME_IDENTITY.get(use_case)
+    if attrs is None:
+        raise ValueError(f"{use_case} is not an ESME identity read")
+    return _gets(use_case, ctx, attrs)
+
+
 @translator("6.2.4", ESME)
 def read_configuration_identity(body: RequestBody, ctx: Context) -> Command:
-    """ECS26e: device identity objects and device settings (exc MPAN)."""
-    _empty_read(body, "ReadDeviceConfigurationIdentityExcMPxN")
-    attrs = [(DATA, f"0-0:96.1.{e}.255", 2) for e in (1, 2, 4, 6)] + [(DATA, "0-0:94.44.0.4", 2)]
-    return _gets("ECS26e", ctx, attrs)
+    return read_esme_identity(body, ctx, use_case="ECS26e")
 
 
 #: CHF identity reads: ECS26i and ECS26n (CH identity and type).
@@ -646,6 +727,40 @@ def read_configuration_payment_mode(body: RequestBody, ctx: Context) -> Command:
     """ECS26j: the account (payment mode)."""
     _empty_read(body, "ReadDeviceConfigurationPaymentMode")
     return _gets("ECS26j", ctx, [(ACCOUNT, "0-0:19.0.0.255", 2)])
+
+
+#: ECS26a [published]: debt recovery rates 1 and 2 (active unit charge, period), the
+#: non-disablement special days, debt recovery per payment (proportion), maximum credit
+#: threshold, disablement threshold, maximum meter balance, low credit threshold, debt recovery
+#: rate cap (amount, period), emergency credit limit and threshold, the non-disablement
+#: calendar and the credit charge configuration. GBCS lists debt recovery rate 1's unit charge
+#: twice (rows 1052–1093 and 1942–1954), apart; it is read once, where first listed.
+PREPAYMENT_CONFIGURATION: list[Attr] = [
+    (CHARGE, "0-0:19.20.1.255", 5),
+    (SPECIAL_DAYS, "0-0:11.0.2.255", 2),
+    (CHARGE, "0-0:19.20.1.255", 8),
+    (CHARGE, "0-0:19.20.2.255", 5),
+    (CHARGE, "0-0:19.20.2.255", 8),
+    (CHARGE, "0-0:19.20.3.255", 13),
+    (GBCS_EXTENDED_DATA, "0-0:94.44.2.10", 2),
+    (REGISTER_MONITOR, "0-0:16.0.1.255", 2),
+    (GBCS_EXTENDED_DATA, "0-0:94.44.2.20", 2),
+    (ACCOUNT, "0-0:19.0.0.255", 16),
+    (ACCOUNT, "0-0:19.0.0.255", 18),
+    (ACCOUNT, "0-0:19.0.0.255", 19),
+    (CREDIT, "0-0:19.10.1.255", 9),
+    (CREDIT, "0-0:19.10.1.255", 10),
+    (SCHEDULE, "0-0:12.0.1.255", 2),
+    (ACCOUNT, "0-0:19.0.0.255", 11),
+]
+
+
+@translator("4.13", ESME)
+def read_prepayment_configuration(body: RequestBody, ctx: Context) -> Command:
+    """ECS26a [published]: the prepayment configuration (:data:`PREPAYMENT_CONFIGURATION`);
+    single and twin element ESMEs are sent the same command."""
+    _empty_read(body, "ReadPrepaymentConfiguration")
+    return _gets("ECS26a", ctx, PREPAYMENT_CONFIGURATION)
 
 
 LOAD_LIMIT_COUNTER = "0-0:94.44.42.255"
