@@ -7,11 +7,13 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from smetsnet.duis import ResponseMessage
 from smetsnet.duis.bodies import ReadInstantaneousImportRegisters, SignedPreCommand
 from smetsnet.duis.responses import DCCAlertMessage, PreCommand
 from smetsnet.gbcs.builders import sign_precommand
-from smetsnet.gbcs.codec import decode_and_verify
+from smetsnet.gbcs.codec import decode_and_verify, decode_message
 from smetsnet.hub.outbox import Outbox
 from smetsnet.hub.service import HubConfig
 from smetsnet.wan.link import LinkProfile, Technology
@@ -151,3 +153,36 @@ def test_outbox_survives_a_restart(tmp_path: Path) -> None:
     again.set_url(SUPPLIER, "http://u.invalid/")
     (late,) = again.due(START + timedelta(seconds=2))
     assert late.body == b"<b/>"
+
+
+@pytest.mark.parametrize(
+    ("name", "originator", "message_code"),
+    [
+        # the transitional CoS replaces the supplier's certificates (DCC-originated CS02b mode 7)
+        (
+            "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML",
+            "90B3D51F30000004",
+            0x0107,
+        ),
+        # the ACB reads the comms hub's device log for the user (the user is supplementary party)
+        ("CCS05CCS04_8.9_SUCCESS_REQUEST_DUIS.XML", "90B3D51F30000002", 0x0004),
+    ],
+)
+def test_dcc_originated_commands_answer_the_user(
+    name: str, originator: str, message_code: int
+) -> None:
+    net = network()
+    request = template(name, counter=6_000_000)
+    _, answer = net.post(sign_as_user(request), "serviceS")
+    assert not isinstance(answer, bytes) and answer.header.response_code == "I99"
+    net.tick(5)
+    (response,) = net.outbox()
+    assert response.header.response_code == "I0"
+    assert response.header.request_id == request.header.request_id
+    content = response.body.content  # type: ignore[union-attr]
+    assert isinstance(content, bytes)
+    device_answer = decode_message(content)
+    # the device answered the DCC party that originated the command, under that party's counter
+    assert device_answer.header.recipient == bytes.fromhex(originator)
+    assert device_answer.header.message_code == message_code
+    assert device_answer.header.counter != request.header.request_id.counter

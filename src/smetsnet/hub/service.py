@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import time
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,9 +51,10 @@ from smetsnet.errors import GbcsError
 from smetsnet.gbcs.asn1 import Role
 from smetsnet.gbcs.builders import apply_mac, build_message
 from smetsnet.gbcs.codec import decode_message
+from smetsnet.gbcs.dlms import AccessRequest
 from smetsnet.gbcs.frame import Cra, decode_frame
 from smetsnet.gbcs.keystore import KeyStore
-from smetsnet.gbcs.protection import Protection
+from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER, Protection
 from smetsnet.hub.access import Accepted, AccessControl
 from smetsnet.hub.audit import AuditLog, Check
 from smetsnet.hub.interface import TEXT, XML, Outbound, SyncAnswer
@@ -60,11 +62,17 @@ from smetsnet.hub.outbox import Outbox
 from smetsnet.hub.replies import Content, Replies, command_failure
 from smetsnet.hub.translate import Command, Context, NotTranslatable, translate
 from smetsnet.hub.translate.asn1 import HubContext, HubStateMissing
+from smetsnet.hub.translate.dlms_settings import with_acb_counter
 from smetsnet.inventory import DeviceType, Inventory
 from smetsnet.wan.errors import WanError
 from smetsnet.wan.transport import Transport
 
 GBCS_VERSION = "4.0"
+#: The DCC parties the hub originates commands as (test PKI EUIs, DOMAIN.md §0).
+DCC_PARTIES: dict[Role, bytes] = {
+    Role.ACCESS_CONTROL_BROKER: bytes.fromhex("90B3D51F30000002"),
+    Role.TRANSITIONAL_COS: bytes.fromhex("90B3D51F30000004"),
+}
 #: [U] no public source ties a DCC alert code to CommandFailure; N999 is the catch-all code.
 COMMAND_FAILURE_ALERT = "N999"
 LOCAL_DELIVERY = frozenset({2, 3, 6, 7})
@@ -171,6 +179,7 @@ class Hub:
         self._done: set[tuple[bytes, int]] = set()
         self._chub: dict[bytes, bytes] = {}
         self._outstanding: Counter[bytes] = Counter()
+        self._dcc_counter = 0
         self._waiting: dict[bytes, deque[_Queued]] = {}
         self._order = itertools.count()
         self.counts = _Counts()
@@ -263,6 +272,12 @@ class Hub:
             state=_InventoryState(self),
         )
 
+    def next_dcc_counter(self) -> int:
+        """The next originator counter of the DCC's own parties: above every one used and not
+        below the clock in microseconds (so a restarted hub still counts upwards)."""
+        self._dcc_counter = max(self._dcc_counter + 1, time.time_ns() // 1_000)
+        return self._dcc_counter
+
     def _command(self, accepted: Accepted, now: datetime) -> bytes:
         ctx = self._context(accepted, now)
         command = translate(accepted.request, ctx)
@@ -276,11 +291,20 @@ class Hub:
         return pre
 
     def _build(self, ctx: Context, command: Command, *, precommand: bool) -> bytes:
+        originator, counter, dcc = ctx.originator, ctx.counter, False
+        state = ctx.state if isinstance(ctx, HubContext) else None
+        reserved = state.reserved if isinstance(state, _InventoryState) else None
+        if reserved is not None:
+            (originator, counter), dcc = reserved, True
+        elif command.supplementary_remote_party_counter is not None:
+            originator, counter, dcc = ACCESS_CONTROL_BROKER, self.next_dcc_counter(), True
+            if isinstance(command.payload, AccessRequest):
+                command = with_acb_counter(command, counter)
         message = build_message(
             payload=command.payload,
-            originator=ctx.originator,
+            originator=originator,
             recipient=ctx.target,
-            counter=ctx.counter,
+            counter=counter,
             message_code=command.message_code,
             date_time=command.date_time,
             supplementary_remote_party=command.supplementary_remote_party,
@@ -288,9 +312,11 @@ class Hub:
             supplementary_originator_counter=command.supplementary_originator_counter,
             certificate=command.certificate,
             protection=self.protection,
-            sign=False,
+            # The DCC signs what it originates when GBCS says the use case is critical; a
+            # user's command is signed by the user (the pre-command flow), never by the hub.
+            sign=None if dcc else False,
             mac=not precommand,
-            precommand=precommand,
+            precommand=precommand and not dcc,
         )
         return message.frame.to_bytes()
 
@@ -373,7 +399,8 @@ class Hub:
             raise DeviceUnreachable(f"the WAN refused the command: {exc}") from None
         if gas:
             self._outstanding[device] += 1
-        key = (request_id.originator, _gbcs_counter(wire))
+        header = decode_frame(wire).header
+        key = (header.originator, header.counter)
         timeout = self.config.gas_response_timeout_s if gas else self.config.response_timeout_s
         deadline = now + timedelta(seconds=timeout)
         self._pending[key] = _Pending(
@@ -473,6 +500,7 @@ class Hub:
         self._done.add(key)
         self._finished(pending, now)
         self.counts.responses += 1
+        user = pending.request_id.originator  # the user, also when the DCC originated it
         xml = self.replies.answer(
             code="I0",
             now=now,
@@ -480,10 +508,10 @@ class Hub:
             srv=pending.srv,
             content=wire,
             response_id=MessageId(
-                originator=pending.device, target=header.recipient, counter=header.counter
+                originator=pending.device, target=user, counter=pending.request_id.counter
             ),
         )
-        self._enqueue(header.recipient, xml, now)
+        self._enqueue(user, xml, now)
 
     def _alert(self, wire: bytes, device: bytes, user: bytes, counter: int, now: datetime) -> None:
         try:
@@ -628,6 +656,8 @@ class _InventoryState:
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        #: (party EUI, counter) once a translator reserved a DCC party's counter.
+        self.reserved: tuple[bytes, int] | None = None
 
     def device_type(self, device_id: bytes) -> DeviceType | None:
         found = self.hub.inventory.find_device(device_id)
@@ -644,10 +674,12 @@ class _InventoryState:
         return None
 
     def originator_counter(self, party: Role) -> int:
-        raise HubStateMissing(
-            f"a command the DCC originates as {party.name} (6.21, 6.23, 8.5, CS02a/f MAC) is "
-            "not yet carried by the hub: it has no DCC-originated counters or signing"
-        )
+        eui = DCC_PARTIES.get(party)
+        if eui is None:
+            raise HubStateMissing(f"the hub does not act as {party.name}")
+        counter = self.hub.next_dcc_counter()
+        self.reserved = (eui, counter)
+        return counter
 
 
 def _text(status: int, reason: str) -> SyncAnswer:
@@ -656,10 +688,6 @@ def _text(status: int, reason: str) -> SyncAnswer:
 
 def _local(wire: bytes) -> Node:
     return Node(name="LocalCommand", children=(Node(name="GBCSPayload", text=format_base64(wire)),))
-
-
-def _gbcs_counter(wire: bytes) -> int:
-    return decode_frame(wire).header.counter
 
 
 def _held_until(accepted: Accepted, now: datetime) -> datetime | None:

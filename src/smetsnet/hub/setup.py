@@ -194,12 +194,14 @@ def assemble(
         raise ConfigurationError(f"now {now.isoformat()} has no time zone (give UTC)")
     chosen = in_use(entries)
     acb = plan.parties[Role.ACCESS_CONTROL_BROKER]
+    # The DCC's own parties: the hub originates commands as them (ACB, transitional CoS).
+    dcc_parties = {acb} | {plan.parties[r] for r in (Role.TRANSITIONAL_COS,) if r in plan.parties}
     hub_keys = MemoryKeyStore()
     user_keys: dict[bytes, MemoryKeyStore] = {}
     for (eui, usage, prepayment), entry in chosen.items():
+        if eui in dcc_parties and entry.private_key is not None:
+            hub_keys.add_private(eui, usage, entry.private_key, prepayment=prepayment)
         if eui == acb:
-            if entry.private_key is not None:
-                hub_keys.add_private(eui, usage, entry.private_key, prepayment=prepayment)
             continue
         hub_keys.add_public(eui, usage, entry.public_key, prepayment=prepayment)
         if entry.private_key is not None:

@@ -51,6 +51,11 @@ class Command:
     ``date_time`` is the GBCS execution date-time (12 bytes, DLMS date-time layout as the codec
     writes it) for a device-held future-dated command, empty otherwise. The other optional
     fields map one-to-one to :func:`smetsnet.gbcs.builders.build_message` arguments.
+
+    Commands the DCC sends in its own name: either the translator reserved a DCC party's
+    counter (``translate.asn1.HubState.originator_counter``: that party originates with that
+    counter), or ``supplementary_remote_party_counter`` is set (the user and its DUIS counter are
+    the supplementary remote party) and the ACB originates under a counter of its own.
     """
 
     use_case: str

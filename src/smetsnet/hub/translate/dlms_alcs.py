@@ -63,12 +63,13 @@ OUTPUT_LEVEL, INPUT_LEVEL = 0x1000, 0x2000
 LEVEL_COMMANDED = 0x80
 
 
-def _controller_state(action: Node) -> int:
-    """An ``AuxiliaryControllerAction`` / ``SetAuxiliaryControllerState`` → its script id."""
+def _controller_state(action: Node) -> tuple[int, int]:
+    """An ``AuxiliaryControllerAction`` / ``SetAuxiliaryControllerState`` → (controller number,
+    commanded-state script id)."""
     number = _attr_int(action, "auxiliaryControllerN", 1, CONTROLLERS)
     level = _int(action, "CommandedStateLevel", 0, MAX_LEVEL)
     direction = INPUT_LEVEL if action.child("InputFromControlledLoad") is not None else OUTPUT_LEVEL
-    return direction + (number << 8) + LEVEL_COMMANDED + level
+    return number, direction + (number << 8) + LEVEL_COMMANDED + level
 
 
 # -- ECS46d: auxiliary controller calendar ---------------------------------------------------------
@@ -99,11 +100,12 @@ def _special_day_bits(entry: Node, count: int) -> BitString:
 
 def _schedule_entry(index: int, entry: Node, special_days: int) -> Structure:
     when = _child(entry, "AuxiliaryControllerSchedulePeriodAndTime")
+    _, script = _controller_state(_child(entry, "AuxiliaryControllerAction"))
     return _struct(
         LongUnsigned(value=index),
         _flag(True),
         _obis(ALCS_SCRIPT),
-        LongUnsigned(value=_controller_state(_child(entry, "AuxiliaryControllerAction"))),
+        LongUnsigned(value=script),
         _octets(_time(_child(when, "SwitchTime").text, "SwitchTime")),
         LongUnsigned(value=ANY_WINDOW),
         _weekdays(entry.child("DaysOfWeekApplicability")),
@@ -170,8 +172,8 @@ def set_auxiliary_controller_state(body: RequestBody, ctx: Context) -> Command:
     start, end = _date_time(root, "StartDateTime"), _date_time(root, "EndDateTime")
     if end <= start:
         raise DuisSchemaError(f"EndDateTime: {end.isoformat()} is not after StartDateTime")
-    state = _controller_state(root)
-    start_obis, end_obis = _setting_period((state >> 8) & 0x0F)
+    number, state = _controller_state(root)
+    start_obis, end_obis = _setting_period(number)
     return _command(
         "ECS47a",
         ctx,
