@@ -1,14 +1,16 @@
 """Signed DUIS requests in, signed responses out, over HTTP both ways (issue 5 §5).
 
-The hub (``smetsnet serve``'s app: DCC Boxed network, in-memory WAN, simulated devices) runs in a
-child process on its own port; this process is the service user: it sends pre-signed ECS17b
-reads (4.1.1, CV 1) from many concurrent connections and runs the receiver the hub POSTs the
-asynchronous I0 responses to, verifying each signature on arrival. Latency is from the start of
-the POST to the verified response at the receiver. Requests are signed before the timed window.
+The hub (``smetsnet serve``'s app over a simulated network of ``--users`` suppliers, each
+registered for its own premises, on the in-memory WAN) runs in a child process on its own port.
+This process is the service users: one lane per user sends that user's pre-signed ECS17b reads
+(4.1.1, CV 1) in counter order (a user's counters must rise strictly), all lanes at once, and
+runs the receiver the hub POSTs the asynchronous I0 responses to, verifying each signature on
+arrival. Latency is from the start of the POST to the verified response at the receiver.
+Requests are signed before the timed window (by the child, which holds the users' keys).
 
 Also: where the time goes inside the hub (in-process, cProfile of handle + advance).
 
-    .venv/bin/python bench/duis_roundtrip.py [--requests 3000] [--concurrency 32]
+    .venv/bin/python bench/duis_roundtrip.py [--requests 4000] [--users 32]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import logging
 import multiprocessing
 import pstats
 import statistics
@@ -24,139 +27,154 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_network import esme_eui, many_suppliers, user_eui
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
-KEYSTORE = REFERENCE / "duis" / "keystore" / "keystore.json"
-TEMPLATE = REFERENCE / "duis" / "templates" / "ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML"
-SUPPLIER = bytes.fromhex("90B3D51F30010000")
+TEMPLATE = (
+    ROOT.parent
+    / "shared"
+    / "reference"
+    / "duis"
+    / "templates"
+    / "ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML"
+)
 
 
-def _profiles() -> dict:  # type: ignore[type-arg]
+def _profiles() -> dict[Any, Any]:
     from smetsnet.wan.link import LinkProfile, Technology
 
     # A fast WAN: the figure is the hub's throughput, not radio latency.
     return {t: LinkProfile(median_s=0.005, p99_s=0.02) for t in Technology}
 
 
-def _serve(port: int, receiver_url: str, ready: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
-    import logging
-
-    import uvicorn
-
-    from smetsnet.api.app import create_app
-    from smetsnet.hub.boxed import load_boxed
-    from smetsnet.hub.build import build_hub
-
-    logging.disable(logging.WARNING)
-    setup = load_boxed(KEYSTORE, now=datetime.now(UTC))
-    setup.response_urls[SUPPLIER] = receiver_url
-    hub, _ = build_hub(setup, profiles=_profiles())
-    config = uvicorn.Config(
-        create_app(hub), host="127.0.0.1", port=port, log_level="error", access_log=False
-    )
-    server = uvicorn.Server(config)
-    ready.set()
-    server.run()
-
-
-def _signed_requests(n: int, first_counter: int) -> list[tuple[str, bytes]]:
+def _lanes(setup: Any, pki: Any, users: int, per_user: int) -> list[list[tuple[str, bytes]]]:
     from smetsnet.client import DuisClient, UserCredentials
     from smetsnet.duis import MessageId, Request, from_xml
 
-    creds = UserCredentials.from_keystore_json(KEYSTORE, SUPPLIER)
-    client = DuisClient("http://unused", creds, hub_certificates=[], first_counter=first_counter)
     base = from_xml(TEMPLATE.read_bytes())
     assert isinstance(base, Request)
-    out = []
-    for _ in range(n):
-        rid = base.header.request_id
-        rid = MessageId(originator=rid.originator, target=rid.target, counter=client.next_counter())
-        request = replace(base, header=replace(base.header, request_id=rid))
-        out.append((str(rid), client.sign(request)))
-    return out
+    lanes = []
+    for i in range(users):
+        entry = pki.bundle.xml_signing(user_eui(i))
+        creds = UserCredentials(
+            eui=user_eui(i), xml_key=entry.private_key, xml_certificate=entry.certificate,
+            gbcs=setup.user_keys[user_eui(i)],
+        )  # fmt: skip
+        client = DuisClient("http://unused", creds, hub_certificates=[])
+        lane = []
+        for _ in range(per_user):
+            rid = MessageId(
+                originator=user_eui(i), target=esme_eui(i), counter=client.next_counter()
+            )
+            request = replace(base, header=replace(base.header, request_id=rid))
+            lane.append((str(rid), client.sign(request)))
+        lanes.append(lane)
+    return lanes
+
+
+def _serve(port: int, receiver_url: str, users: int, per_user: int, conn: Any) -> None:
+    import uvicorn
+
+    from smetsnet.api.app import create_app
+    from smetsnet.hub.build import build_hub
+    from smetsnet.hub.network import SimulatedNetwork
+
+    logging.disable(logging.WARNING)
+    setup, pki = many_suppliers(users)
+    for i in range(users):
+        setup.response_urls[user_eui(i)] = receiver_url
+    hub, wan = build_hub(setup, profiles=_profiles())
+    network = SimulatedNetwork(hub, wan, setup.premises)
+    lanes = _lanes(setup, pki, users, per_user + 5)
+    conn.send((setup.dsp_certificate.public_bytes(Encoding.PEM), lanes))
+    config = uvicorn.Config(
+        create_app(network), host="127.0.0.1", port=port, log_level="error", access_log=False
+    )
+    uvicorn.Server(config).run()
 
 
 async def _run(
-    requests: list[tuple[str, bytes]], base_url: str, concurrency: int, arrived: dict[str, float]
+    lanes: list[list[tuple[str, bytes]]], base_url: str, arrived: dict[str, float]
 ) -> tuple[dict[str, float], float]:
     sent: dict[str, float] = {}
-    queue = list(reversed(requests))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    total = sum(len(lane) for lane in lanes)
+    limits = httpx.Limits(max_connections=len(lanes), max_keepalive_connections=len(lanes))
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
 
-        async def worker() -> None:
-            while queue:
-                rid, xml = queue.pop()
+        async def lane_worker(lane: list[tuple[str, bytes]]) -> None:
+            for rid, xml in lane:  # in counter order: the next goes once this one is answered
                 sent[rid] = time.perf_counter()
                 reply = await http.post(
                     f"{base_url}/api/v1/serviceS",
                     content=xml,
                     headers={"Content-Type": "application/xml"},
                 )
-                if reply.status_code != 200 or b"I99" not in reply.content:
-                    raise SystemExit(f"unexpected answer {reply.status_code}: {reply.text[:200]}")
+                if reply.status_code != 200 or b">I99<" not in reply.content:
+                    raise SystemExit(f"unexpected answer {reply.status_code}: {reply.text[-300:]}")
 
         start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(lane_worker(lane) for lane in lanes))
         deadline = time.perf_counter() + 120
-        while len(arrived) < len(requests) and time.perf_counter() < deadline:
-            await asyncio.sleep(0.01)
+        while sum(1 for r in sent if r in arrived) < total and time.perf_counter() < deadline:
+            await asyncio.sleep(0.005)
     return sent, start
 
 
 def _in_process_profile(n: int) -> None:
-    import logging
-
-    from smetsnet.hub.boxed import load_boxed
     from smetsnet.hub.build import build_hub
+    from smetsnet.hub.network import SimulatedNetwork
 
     logging.disable(logging.WARNING)
+    setup, pki = many_suppliers(8)
+    for i in range(8):
+        setup.response_urls[user_eui(i)] = "http://users.invalid/"
+    hub, wan = build_hub(setup, profiles=_profiles())
+    network = SimulatedNetwork(hub, wan, setup.premises)
+    lanes = _lanes(setup, pki, 8, n // 8)
+    requests = [xml for group in zip(*lanes, strict=True) for _, xml in group]
     now = datetime.now(UTC)
-    setup = load_boxed(KEYSTORE, now=now)
-    hub, _ = build_hub(setup, profiles=_profiles())
-    requests = _signed_requests(n, first_counter=10**12)
     profile = cProfile.Profile()
     t0 = time.perf_counter()
     profile.enable()
-    for _, xml in requests:
-        hub.handle(xml, endpoint="serviceS", now=now)
+    for xml in requests:
+        network.handle(xml, endpoint="serviceS", now=now)
         now += timedelta(milliseconds=1)
-        hub.advance(now)
-    hub.advance(now + timedelta(seconds=5))
+        network.advance(now)
+    network.advance(now + timedelta(seconds=5))
     profile.disable()
     elapsed = time.perf_counter() - t0
-    print(
-        f"\nin-process hub (no HTTP): {n / elapsed:,.0f} SR/s (handle + WAN + device + signed I0)"
-    )
-    stats = pstats.Stats(profile)
-    stats.sort_stats("tottime").print_stats(12)
+    rate = len(requests) / elapsed
+    print(f"\nin-process hub (no HTTP): {rate:,.0f} SR/s (access control, GBCS build + MAC, WAN,")
+    print("  device answer, signed I0 into the outbox); top functions by own time:")
+    pstats.Stats(profile).sort_stats("tottime").print_stats(14)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--users", type=int, default=32, help="concurrent lanes (users)")
     parser.add_argument("--port", type=int, default=18079)
-    parser.add_argument("--profile", type=int, default=500, help="in-process requests (0: skip)")
+    parser.add_argument("--profile", type=int, default=800, help="in-process requests (0: skip)")
     args = parser.parse_args()
-    if not KEYSTORE.is_file():
-        print(f"needs the DCC Boxed keystore at {KEYSTORE}", file=sys.stderr)
+    if not TEMPLATE.is_file():
+        print(f"needs the DUIS templates at {TEMPLATE.parent}", file=sys.stderr)
         return 2
 
     from smetsnet.client import Receiver, verify_response
     from smetsnet.duis.xmldsig import certificate_index
-    from smetsnet.smki.imports import import_keystore_json
 
-    bundle, _ = import_keystore_json(KEYSTORE.read_bytes(), at=datetime.now(UTC))
-    dsp = bundle.xml_signing(bytes.fromhex("90B3D51F30000002"))
-    assert dsp is not None and dsp.certificate is not None
-    certs = certificate_index([dsp.certificate])
+    per_user = max(1, args.requests // args.users)
     arrived: dict[str, float] = {}
+    certs: dict[Any, x509.Certificate] = {}
 
-    def verify(xml: bytes):  # type: ignore[no-untyped-def]
+    def verify(xml: bytes) -> Any:
         answer = verify_response(xml, certs)
         rid = answer.response.header.request_id
         if rid is not None:
@@ -165,39 +183,44 @@ def main() -> int:
 
     receiver = Receiver(verify)
     url = receiver.start()
-    ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=_serve, args=(args.port, url, ready), daemon=True)
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.Process(
+        target=_serve, args=(args.port, url, args.users, per_user, child), daemon=True
+    )
     server.start()
-    ready.wait(60)
+    pem, lanes = parent.recv()
+    certs.update(certificate_index([x509.load_pem_x509_certificate(pem)]))
     base = f"http://127.0.0.1:{args.port}"
-    for _ in range(200):
+    for _ in range(400):
         try:
             httpx.get(f"{base}/health", timeout=1)
             break
         except httpx.HTTPError:
             time.sleep(0.05)
-    warm = _signed_requests(50, first_counter=10**9)
-    asyncio.run(_run(warm, base, 8, arrived))
-    requests = _signed_requests(args.requests, first_counter=10**10)
-    arrived.clear()
-    sent, start = asyncio.run(_run(requests, base, args.concurrency, arrived))
-    end = max(arrived.values()) if arrived else time.perf_counter()
+    warm = [lane[:5] for lane in lanes]
+    asyncio.run(_run(warm, base, arrived))
+    timed = [lane[5:] for lane in lanes]
+    sent, start = asyncio.run(_run(timed, base, arrived))
+    done_at = [arrived[r] for r in sent if r in arrived]
+    end = max(done_at) if done_at else time.perf_counter()
     latencies = sorted((arrived[r] - sent[r]) * 1000 for r in sent if r in arrived)
     server.terminate()
     receiver.stop()
-    done = len(latencies)
+    total = sum(len(lane) for lane in timed)
     print(
-        f"DUIS round trip over HTTP: {done}/{len(requests)} responses, concurrency "
-        f"{args.concurrency}"
+        f"DUIS round trip over HTTP: {len(latencies)}/{total} responses, {args.users} users "
+        "sending at once (each in counter order)"
     )
-    print(f"  sustained: {done / (end - start):,.0f} SR/s over {end - start:.2f} s")
+    print(f"  sustained: {len(latencies) / (end - start):,.0f} SR/s over {end - start:.2f} s")
     if latencies:
         p50 = statistics.median(latencies)
         p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-        print(f"  latency POST -> verified response: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        print(
+            f"  latency POST -> verified response at the user: p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+        )
     if args.profile:
         _in_process_profile(args.profile)
-    return 0 if done == len(requests) else 1
+    return 0 if len(latencies) == total else 1
 
 
 if __name__ == "__main__":
