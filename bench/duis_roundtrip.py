@@ -121,6 +121,8 @@ async def _run(
 
         start = time.perf_counter()
         await asyncio.gather(*(lane_worker(lane) for lane in lanes))
+        acked = time.perf_counter() - start
+        print(f"  all {total} acknowledged (I99) after {acked:.2f} s: {total / acked:,.0f} SR/s")
         deadline = time.perf_counter() + 120
         while sum(1 for r in sent if r in arrived) < total and time.perf_counter() < deadline:
             await asyncio.sleep(0.005)

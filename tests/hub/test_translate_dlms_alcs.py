@@ -48,8 +48,6 @@ NOT_TRANSLATED: dict[str, str] = {
     "published use-case tables)",
     "ECS48_6.26_SUCCESS": "the daily reset's execution_time_date is 'EXCEPTIONAL' (GBCS §18.2.1), "
     "which no public source or vector shows (no vector reads 0-0:15.1.0.255)",
-    "ECS30a_6.8_SUCCESS": "translated by dlms_alcs.billing_calendar_all_periodicities (tested "
-    "below), but SR 6.8 to an ESME is registered in dlms_commands, monthly only",
 }
 
 

@@ -41,8 +41,6 @@ NOT_TRANSLATED: dict[str, str] = {
         "depends on the device (not in the Context); we send ECS08, and no public fact gives "
         "ECS08a's object list byte for byte",
     ),
-    "ECS30a_6.8_SUCCESS": "non-monthly billing periods: GBCS §18.2.1 'exceptional' encoding of "
-    "the execution dates is not in any public source we have",
     **dict.fromkeys(
         (
             "ECS46c_6.14.2_CANCELLATION_ALL_OPTIONALS_SUCCESS",
@@ -334,9 +332,3 @@ def test_billing_day_follows_body() -> None:
 def test_bad_value_names_the_field(name: str, edits: dict[str, str], field: str) -> None:
     with pytest.raises(DuisSchemaError, match=field):
         _translate(name, edits)
-
-
-@needs_reference
-def test_other_billing_periods_are_not_translatable_as_ecs30() -> None:
-    with pytest.raises(NotTranslatable):
-        _translate("ECS30a_6.8_SUCCESS")

@@ -197,16 +197,14 @@ def _cosem_date(month: int, day: int, weekday: int = ANY) -> bytes:
     return b"\xff\xff" + bytes((month, day, weekday))
 
 
+@translator("6.8", ESME)
 def billing_calendar_all_periodicities(body: RequestBody, ctx: Context) -> Command:
     """ECS30a (no vector): the billing single action schedule's execution_time, one
     {time, date} entry per billing date. Daily is any date, weekly any date on that weekday
     (COSEM date wildcards); quarterly, six-monthly and yearly list each billing date of the
     year from the start month on, as the ECS26l vector reads a quarterly calendar back
-    (months 1, 4, 7, 10, day 1). A monthly calendar stays ECS30 (the vector DCC built).
-
-    Not registered: SR 6.8 to an ESME is registered in ``dlms_commands`` (monthly only); this
-    is the translator that registration should point to.
-    """
+    (months 1, 4, 7, 10, day 1). A monthly calendar stays ECS30 (the vector DCC built), so
+    this is SR 6.8's one translator for an ESME."""
     calendar = _child(
         _root(body, "UpdateDeviceConfigurationBillingCalendar"), "ElectricityBillingCalendar"
     )

@@ -3,7 +3,8 @@
 Supply switching (ECS42-44), balance and debt (ECS04a/b, ECS05, ECS07, ECS09), payment mode
 (ECS02/03), prepayment settings (ECS08), load limiting (ECS28a), billing calendar (ECS30),
 randomised offset (ECS38), switch labels and boosts (ECS46a, ECS47), clock (ECS70) and tamper
-(ECS81). Not yet here: tariffs (ECS01a-d), the auxiliary controller scheduler (ECS46d), ECS47a/e.
+(ECS81). Tariffs (ECS01a-d) live in ``dlms_tariffs``, which reuses the helpers below. Not yet
+here: the auxiliary controller scheduler (ECS46d), ECS47a/e.
 
 Layouts are the RTDS 4.5.0 pre-commands DCC built from the DUIS templates (GBCS-PAYLOADS §1);
 where no vector exists, the GBCS use-case object tables (HenryGiraldo/gbcs-parser-js, facts
@@ -388,7 +389,6 @@ def update_load_limiting(body: RequestBody, ctx: Context) -> Command:
 
 
 # -- billing calendar (ECS30) ----------------------------------------------------------------------
-@translator("6.8", ESME)
 def update_billing_calendar(body: RequestBody, ctx: Context) -> Command:
     """ECS30: a monthly billing date: execution_time = [{time, date *-*-day}]."""
     calendar = _child(
