@@ -35,7 +35,27 @@ DEFAULT_MAX_BYTES = 10_500_000
 # encodings (UTF-16) where these bytes would not appear.
 _PROLOG = re.compile(rb"(?:\xef\xbb\xbf)?(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
 
+#: The declaration DCC's templates (and most senders) start with. A document that starts with it
+#: and a line break followed by the root's start tag is UTF-8 and has no prolog to scan, so
+#: ``parse_xml`` skips the prolog regex and the document-type checks for it (see
+#: :func:`is_plain`); the models also read it straight from the bytes where they can.
+PLAIN_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n<'
+_PLAIN_ROOT = len(PLAIN_DECLARATION)
+
 _local = threading.local()
+
+
+def is_plain(raw: bytes) -> bool:
+    """Whether ``raw`` is UTF-8 with nothing between :data:`PLAIN_DECLARATION` and the root.
+
+    A DOCTYPE can only stand before the root element (XML 1.0 §2.8), and in UTF-8 it would start
+    with the "<!" this refuses, so such a document has no document type declaration.
+    """
+    return raw.startswith(PLAIN_DECLARATION) and raw[_PLAIN_ROOT : _PLAIN_ROOT + 1] not in (
+        b"!",
+        b"?",
+        b"",
+    )
 
 
 def _parser(compact: bool) -> etree.XMLParser:
@@ -72,16 +92,20 @@ def parse_xml(
     if len(data) > max_bytes:
         raise DuisXmlTooLarge(f"document of {len(data)} bytes exceeds the limit of {max_bytes}")
     raw = bytes(data)
-    end = _PROLOG.match(raw).end()  # type: ignore[union-attr]  # matches the empty string
-    if raw.startswith(b"<!", end):
-        # The only markup starting "<!" allowed here is a DOCTYPE; anything else is malformed.
-        raise DuisXmlForbidden("<!DOCTYPE (and any <!ENTITY) is not allowed in DUIS XML")
+    plain = is_plain(raw)
+    if not plain:
+        end = _PROLOG.match(raw).end()  # type: ignore[union-attr]  # matches the empty string
+        if raw.startswith(b"<!", end):
+            # The only markup starting "<!" allowed here is a DOCTYPE; anything else is malformed.
+            raise DuisXmlForbidden("<!DOCTYPE (and any <!ENTITY) is not allowed in DUIS XML")
     try:
         root = etree.fromstring(raw, _parser(compact))
     except etree.XMLSyntaxError as exc:
         raise DuisXmlError(f"not well-formed XML: {exc}") from None
     except ValueError as exc:  # e.g. an encoding declaration lxml cannot honour
         raise DuisXmlError(f"not acceptable XML: {exc}") from None
+    if plain:
+        return root
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise DuisXmlForbidden("a document type declaration is not allowed in DUIS XML")

@@ -699,8 +699,9 @@ def _held_until(accepted: Accepted, now: datetime) -> datetime | None:
         at = child.value if child is not None else None
     if not isinstance(at, datetime) or at <= now:
         return None
-    pattern = accepted.sr.future_dated
-    return at if pattern in (FutureDated.DSP, FutureDated.DSP_AND_DEVICE) else None
+    # 6.23's "DSP and device" pattern is carried by the device: its translator puts the
+    # execution time (or a cancellation's 3000-12-31) into the GBCS payload, so it goes now.
+    return at if accepted.sr.future_dated is FutureDated.DSP else None
 
 
 __all__ = ["Hub", "HubConfig", "NonDeviceAnswerer", "PreCommandRejected"]
