@@ -214,6 +214,7 @@ def _pump(
 async def _drain(pump: OutboxPump) -> None:
     while pump.in_flight:
         await asyncio.sleep(0.001)
+    await pump.flush()  # successes are reported to the hub in batches
 
 
 @pytest.mark.anyio

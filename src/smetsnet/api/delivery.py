@@ -161,6 +161,10 @@ class OutboxPump:
         self._settings = settings
         self.stats = stats
         self._in_flight: dict[int, Outbound] = {}
+        # Delivered ids not yet reported: the next tick reports them in its one hop into the
+        # hub (a thread hop per message cost more than the SQL). Until then each stays leased
+        # in the outbox, so a crash in between re-delivers it (at least once, never lost).
+        self._delivered: list[int] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -202,7 +206,8 @@ class OutboxPump:
     async def tick(self) -> float:
         """One round: advance the hub, start POSTs for what is due; returns how long to wait."""
         free = self._settings.concurrency - len(self._in_flight)
-        due, next_due, advanced = await self._caller.call(self._step, self._clock(), free)
+        done, self._delivered = self._delivered, []
+        due, next_due, advanced = await self._caller.call(self._step, self._clock(), free, done)
         if not advanced:
             self.stats.loop_errors += 1
         for message in due:
@@ -218,13 +223,20 @@ class OutboxPump:
         wait = (next_due - self._clock()).total_seconds()
         return min(max(wait, 0.0), self._settings.tick)
 
-    def _step(self, now: datetime, free: int) -> tuple[list[Outbound], datetime | None, bool]:
+    def _step(
+        self, now: datetime, free: int, done: list[int] | None = None
+    ) -> tuple[list[Outbound], datetime | None, bool]:
         """Runs in the hub's thread: one hop for advance, the next wake and the due messages.
 
         A failing :meth:`~DuisService.advance` does not stop deliveries (it is logged and
         counted), and the outbox is asked last, so that once it has handed messages out
-        nothing can fail before they reach the loop that reports them.
+        nothing can fail before they reach the loop that reports them. ``done`` are the
+        deliveries that succeeded since the last step (reported first).
         """
+        try:
+            self._report_delivered(done or [])
+        except Exception:
+            _log.exception("delivery: the hub failed to record deliveries %s", done)
         try:
             self._service.advance(now)
             advanced = True
@@ -279,7 +291,7 @@ class OutboxPump:
         """Tell the hub; shielded, so a cancellation now cannot withdraw the call."""
         try:
             if outcome.ok:
-                await asyncio.shield(self._caller.call(self._service.delivered, message.id))
+                self._delivered.append(message.id)  # reported by the next tick
                 self.stats.delivered += 1
             else:
                 assert outcome.kind is not None
@@ -313,6 +325,17 @@ class OutboxPump:
         # A task cancelled before it first ran never reached its own report.
         for message in list(self._in_flight.values()):
             await self._report(message, _SHUTDOWN)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Report the deliveries not yet reported (the next tick would) in one hop."""
+        done, self._delivered = self._delivered, []
+        if done:
+            await asyncio.shield(self._caller.call(self._report_delivered, done))
+
+    def _report_delivered(self, done: list[int]) -> None:
+        for outbound_id in done:
+            self._service.delivered(outbound_id)
 
 
 def make_client(
