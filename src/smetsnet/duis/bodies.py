@@ -551,4 +551,10 @@ def read_body(el: etree._Element) -> RequestBody:
         return reader(el)
     if not tag.startswith(SR):
         raise DuisSchemaError(f"Body: {local(tag)} is not in the DUIS namespace")
-    return GenericBody(node=_read_tree(el, 0))
+    body: GenericBody = _new_object(GenericBody)  # GenericBody(node=...) without its __init__
+    _set_node(body, _read_tree(el, 0))
+    return body
+
+
+_new_object = object.__new__
+_set_node = GenericBody.__dict__["node"].__set__

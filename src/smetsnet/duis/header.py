@@ -138,9 +138,9 @@ class MessageId:
         # The pattern and the limit above are __post_init__'s checks; skip its overhead (a
         # header holds two of these and parsing a whole request takes ~40 us).
         value: MessageId = _new_object(cls)
-        _id_slots["originator"].__set__(value, bytes.fromhex(m[1].replace("-", "")))
-        _id_slots["target"].__set__(value, bytes.fromhex(m[2].replace("-", "")))
-        _id_slots["counter"].__set__(value, counter)
+        _set_originator(value, bytes.fromhex(m[1].replace("-", "")))
+        _set_target(value, bytes.fromhex(m[2].replace("-", "")))
+        _set_counter(value, counter)
         return value
 
     def __str__(self) -> str:
@@ -148,7 +148,11 @@ class MessageId:
 
 
 _new_object = object.__new__
-_id_slots = MessageId.__dict__
+# Slot setters bound once: the dataclass __init__ of a frozen class sets each field through
+# object.__setattr__ (about 2,000 CPU instructions a field); these take about a third of that.
+_set_originator, _set_target, _set_counter = (
+    MessageId.__dict__[name].__set__ for name in ("originator", "target", "counter")
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,6 +170,42 @@ class RequestHeader:
     def __post_init__(self) -> None:
         if self.command_variant not in COMMAND_VARIANTS:
             raise DuisSchemaError(f"CommandVariant: {self.command_variant} is not 1..8")
+
+
+_REQUEST_HEADER_SETTERS = tuple(
+    RequestHeader.__dict__[name].__set__
+    for name in (
+        "request_id",
+        "command_variant",
+        "service_reference",
+        "service_reference_variant",
+        "first_in_sequence",
+        "preceding_request_id",
+    )
+)
+
+
+def request_header(
+    request_id: MessageId,
+    command_variant: int,
+    service_reference: str,
+    service_reference_variant: str,
+    first_in_sequence: bool | None,
+    preceding_request_id: MessageId | None,
+) -> RequestHeader:
+    """``RequestHeader(...)`` with the same check, at half the cost of the dataclass __init__
+    (the parser builds one per request; every field is positional here, in slot order)."""
+    if command_variant not in COMMAND_VARIANTS:
+        raise DuisSchemaError(f"CommandVariant: {command_variant} is not 1..8")
+    header: RequestHeader = _new_object(RequestHeader)
+    s0, s1, s2, s3, s4, s5 = _REQUEST_HEADER_SETTERS
+    s0(header, request_id)
+    s1(header, command_variant)
+    s2(header, service_reference)
+    s3(header, service_reference_variant)
+    s4(header, first_in_sequence)
+    s5(header, preceding_request_id)
+    return header
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
