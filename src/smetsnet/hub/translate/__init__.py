@@ -107,6 +107,9 @@ from smetsnet.hub.translate import (  # noqa: E402
     dlms_settings,
     dlms_tariffs,
     gbz,
+    gbz_prepayment,
+    gbz_settings,
+    gbz_tariffs,
 )
 
 __all__ = [
@@ -121,6 +124,9 @@ __all__ = [
     "dlms_settings",
     "dlms_tariffs",
     "gbz",
+    "gbz_prepayment",
+    "gbz_settings",
+    "gbz_tariffs",
     "supported",
     "translate",
     "translator",
