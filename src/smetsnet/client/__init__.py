@@ -1,7 +1,7 @@
 """A Python client for DCC Boxed-style DUIS endpoints: build, sign and send requests, receive and
 verify asynchronous responses, decode their GBCS payloads with the user's keys."""
 
-from smetsnet.client.credentials import ChainKeyStore, UserCredentials
+from smetsnet.client.credentials import UserCredentials
 from smetsnet.client.receiver import Receiver
 from smetsnet.client.session import (
     DCC,
@@ -15,7 +15,6 @@ from smetsnet.client.session import (
 __all__ = [
     "DCC",
     "Answer",
-    "ChainKeyStore",
     "ClientError",
     "DuisClient",
     "Receiver",

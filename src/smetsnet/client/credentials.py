@@ -11,35 +11,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from smetsnet.gbcs.keystore import KeyStore, KeyUsage, MemoryKeyStore
+from smetsnet.gbcs.keystore import KeyChain, KeyStore, KeyUsage, MemoryKeyStore
 from smetsnet.smki.errors import SmkiError
 from smetsnet.smki.imports import import_keystore_json
 from smetsnet.smki.selection import in_use
-
-
-class ChainKeyStore:
-    """Look keys up in several stores in order (the user's own, then devices' fetched later)."""
-
-    def __init__(self, *stores: KeyStore) -> None:
-        self.stores = stores
-
-    def public_key(
-        self, eui: bytes, usage: KeyUsage, *, prepayment: bool = False
-    ) -> ec.EllipticCurvePublicKey | None:
-        for store in self.stores:
-            key = store.public_key(eui, usage, prepayment=prepayment)
-            if key is not None:
-                return key
-        return None
-
-    def private_key(
-        self, eui: bytes, usage: KeyUsage, *, prepayment: bool = False
-    ) -> ec.EllipticCurvePrivateKey | None:
-        for store in self.stores:
-            key = store.private_key(eui, usage, prepayment=prepayment)
-            if key is not None:
-                return key
-        return None
 
 
 @dataclass(kw_only=True)
@@ -55,7 +30,7 @@ class UserCredentials:
     @property
     def keys(self) -> KeyStore:
         """The user's own keys first, then the devices' public keys."""
-        return ChainKeyStore(self.gbcs, self.devices)
+        return KeyChain(self.gbcs, self.devices)
 
     def learn_certificate(self, eui: bytes, certificate: x509.Certificate) -> None:
         """Remember a device's (or party's) public key from its certificate (SMKI look-up)."""

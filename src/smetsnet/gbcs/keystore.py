@@ -90,3 +90,31 @@ class MemoryKeyStore:
                 ec.generate_private_key(ec.SECP256R1()),
                 prepayment=True,
             )
+
+
+class KeyChain:
+    """A key store that asks several in turn; the first that holds a key answers."""
+
+    def __init__(self, *stores: KeyStore) -> None:
+        self.stores = stores
+
+    def __repr__(self) -> str:  # never show key material
+        return f"KeyChain({', '.join(repr(s) for s in self.stores)})"
+
+    def public_key(
+        self, eui: bytes, usage: KeyUsage, *, prepayment: bool = False
+    ) -> ec.EllipticCurvePublicKey | None:
+        for store in self.stores:
+            key = store.public_key(eui, usage, prepayment=prepayment)
+            if key is not None:
+                return key
+        return None
+
+    def private_key(
+        self, eui: bytes, usage: KeyUsage, *, prepayment: bool = False
+    ) -> ec.EllipticCurvePrivateKey | None:
+        for store in self.stores:
+            key = store.private_key(eui, usage, prepayment=prepayment)
+            if key is not None:
+                return key
+        return None

@@ -42,7 +42,7 @@ from smetsnet.duis.xmldsig import IssuerSerial, certificate_index
 from smetsnet.errors import ConfigurationError
 from smetsnet.gbcs.asn1.types import ROLE_NAMES
 from smetsnet.gbcs.eui import format_eui
-from smetsnet.gbcs.keystore import KeyStore, KeyUsage, MemoryKeyStore
+from smetsnet.gbcs.keystore import KeyChain, KeyStore, KeyUsage, MemoryKeyStore
 from smetsnet.gbcs.protection import Protection
 from smetsnet.inventory import (
     CertRef,
@@ -95,34 +95,6 @@ class NetworkSetup:
         if own is None:
             raise ConfigurationError(f"no GBCS keys of {format_eui(user)} in this network")
         return Protection(KeyChain(own, self.hub_keys))
-
-
-class KeyChain:
-    """A key store that asks several in turn; the first that holds a key answers."""
-
-    def __init__(self, *stores: KeyStore) -> None:
-        self.stores = stores
-
-    def __repr__(self) -> str:  # never show key material
-        return f"KeyChain({', '.join(repr(s) for s in self.stores)})"
-
-    def public_key(
-        self, eui: bytes, usage: KeyUsage, *, prepayment: bool = False
-    ) -> ec.EllipticCurvePublicKey | None:
-        for store in self.stores:
-            key = store.public_key(eui, usage, prepayment=prepayment)
-            if key is not None:
-                return key
-        return None
-
-    def private_key(
-        self, eui: bytes, usage: KeyUsage, *, prepayment: bool = False
-    ) -> ec.EllipticCurvePrivateKey | None:
-        for store in self.stores:
-            key = store.private_key(eui, usage, prepayment=prepayment)
-            if key is not None:
-                return key
-        return None
 
 
 # --- registration data --------------------------------------------------------------------

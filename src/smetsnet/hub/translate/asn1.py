@@ -32,7 +32,7 @@ from typing import Protocol
 from cryptography import x509
 
 from smetsnet.duis import RequestBody
-from smetsnet.duis.bodies import ActivateFirmware, GenericBody, Node, TopUpDevice
+from smetsnet.duis.bodies import ActivateFirmware, Node, TopUpDevice
 from smetsnet.duis.errors import DuisSchemaError
 from smetsnet.duis.header import parse_base64, parse_eui
 from smetsnet.errors import SmetsnetError
@@ -62,6 +62,8 @@ from smetsnet.gbcs.asn1 import DeviceType as Asn1DeviceType
 from smetsnet.gbcs.asn1.types import CellUsage
 from smetsnet.gbcs.dlms import AccessRequest, OctetString
 from smetsnet.hub.translate import Command, Context, translator
+from smetsnet.hub.translate.body import body_node as _node
+from smetsnet.hub.translate.body import child as _child
 from smetsnet.inventory.model import DeviceType
 
 # -- what the hub knows besides the request ---------------------------------------------------
@@ -104,19 +106,6 @@ def _state(ctx: Context, what: str) -> HubState:
 
 
 # -- reading the body ---------------------------------------------------------------------------
-
-
-def _node(body: RequestBody, element: str) -> Node:
-    if not isinstance(body, GenericBody) or body.node.name != element:
-        raise DuisSchemaError(f"{element} expected, got {type(body).__name__}")
-    return body.node
-
-
-def _child(node: Node, name: str) -> Node:
-    kid = node.child(name)
-    if kid is None:
-        raise DuisSchemaError(f"{node.name}: {name} expected")
-    return kid
 
 
 def _children(node: Node, name: str) -> list[Node]:

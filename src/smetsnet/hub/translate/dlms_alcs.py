@@ -20,6 +20,8 @@ from smetsnet.duis.errors import DuisSchemaError
 from smetsnet.duis.header import parse_datetime
 from smetsnet.gbcs.dlms import BitString, CosemDateTime, LongUnsigned, Structure, Unsigned
 from smetsnet.hub.translate import Command, Context, translator
+from smetsnet.hub.translate.body import body_node as _root
+from smetsnet.hub.translate.body import child as _child
 from smetsnet.hub.translate.dlms_commands import (
     ALCS_SCRIPT,
     ANY_WINDOW,
@@ -34,7 +36,6 @@ from smetsnet.hub.translate.dlms_commands import (
     _array,
     _attr_int,
     _bits,
-    _child,
     _children,
     _command,
     _execution,
@@ -42,7 +43,6 @@ from smetsnet.hub.translate.dlms_commands import (
     _int,
     _obis,
     _octets,
-    _root,
     _set,
     _struct,
     _time,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from smetsnet.duis import GenericBody, Node, RequestBody
+from smetsnet.duis import Node, RequestBody
 from smetsnet.duis.bodies import CommissionDeviceSynchroniseClock
 from smetsnet.duis.errors import DuisSchemaError
 from smetsnet.duis.header import leaf_value, parse_datetime
@@ -48,6 +48,8 @@ from smetsnet.gbcs.dlms import (
 )
 from smetsnet.gbcs.registry import message_code_for
 from smetsnet.hub.translate import Command, Context, NotTranslatable, Translator, translator
+from smetsnet.hub.translate.body import body_node as _root
+from smetsnet.hub.translate.body import child as _child
 from smetsnet.inventory.model import DeviceType
 
 ESME = DeviceType.ESME
@@ -65,18 +67,6 @@ NEVER = CosemDateTime.never_marker().to_bytes()
 
 
 # -- reading the body ------------------------------------------------------------------------------
-def _root(body: RequestBody, element: str) -> Node:
-    if not isinstance(body, GenericBody) or body.node.name != element:
-        found = body.node.name if isinstance(body, GenericBody) else type(body).__name__
-        raise DuisSchemaError(f"Body: {element} expected, not {found}")
-    return body.node
-
-
-def _child(node: Node, name: str) -> Node:
-    found = node.child(name)
-    if found is None:
-        raise DuisSchemaError(f"{node.name}: {name} expected")
-    return found
 
 
 def _children(node: Node, name: str) -> list[Node]:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from smetsnet.duis import GenericBody, Node, RequestBody
+from smetsnet.duis import Node, RequestBody
 from smetsnet.duis.bodies import ReadActiveImportProfileData, ReadInstantaneousImportRegisters
 from smetsnet.duis.errors import DuisSchemaError
 from smetsnet.duis.header import parse_base64, parse_datetime, parse_int
@@ -59,6 +59,8 @@ from smetsnet.gbcs.dlms import (
 from smetsnet.gbcs.dlms.protected import ProtectedObject
 from smetsnet.gbcs.registry import message_code_for
 from smetsnet.hub.translate import Command, Context, translator
+from smetsnet.hub.translate.body import body_node as _node
+from smetsnet.hub.translate.body import child as _child
 from smetsnet.inventory.model import DeviceType
 
 ESME, CHF = DeviceType.ESME, DeviceType.CHF
@@ -82,19 +84,6 @@ Attr = tuple[int, str, int]  # (class id, logical name, attribute id)
 
 
 # -- body access ----------------------------------------------------------------------------------
-def _node(body: RequestBody, element: str) -> Node:
-    """The body as a generic tree, checked to be ``element``."""
-    if not isinstance(body, GenericBody) or body.node.name != element:
-        got = body.node.name if isinstance(body, GenericBody) else type(body).__name__
-        raise DuisSchemaError(f"{element} expected, got {got}")
-    return body.node
-
-
-def _child(node: Node, name: str) -> Node:
-    found = node.child(name)
-    if found is None:
-        raise DuisSchemaError(f"{node.name}: {name} expected")
-    return found
 
 
 def _uint32(node: Node, name: str) -> int:

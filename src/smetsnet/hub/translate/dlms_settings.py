@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from smetsnet.duis import RequestBody
-from smetsnet.duis.bodies import GenericBody, Node
+from smetsnet.duis.bodies import Node
 from smetsnet.duis.errors import DuisSchemaError
 from smetsnet.gbcs.dlms import (
     NULL,
@@ -50,6 +50,8 @@ from smetsnet.gbcs.dlms import (
 )
 from smetsnet.gbcs.registry import message_code_for
 from smetsnet.hub.translate import Command, Context, NotTranslatable, translator
+from smetsnet.hub.translate.body import body_node as _root
+from smetsnet.hub.translate.body import child as _need
 from smetsnet.inventory.model import DeviceType
 
 ESME, CHF = DeviceType.ESME, DeviceType.CHF
@@ -153,18 +155,6 @@ class NeedsInventory(NotTranslatable):
 
 
 # -- body access ----------------------------------------------------------------------------------
-def _root(body: RequestBody, element: str) -> Node:
-    if not isinstance(body, GenericBody) or body.node.name != element:
-        found = body.node.name if isinstance(body, GenericBody) else type(body).__name__
-        raise DuisSchemaError(f"{element}: expected this body, got {found}")
-    return body.node
-
-
-def _need(node: Node, name: str) -> Node:
-    child = node.child(name)
-    if child is None:
-        raise DuisSchemaError(f"{node.name}/{name}: missing")
-    return child
 
 
 def _text(node: Node, name: str) -> str:

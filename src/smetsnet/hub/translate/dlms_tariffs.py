@@ -34,6 +34,8 @@ from smetsnet.gbcs.dlms import (
     Unsigned,
 )
 from smetsnet.hub.translate import Command, Context, translator
+from smetsnet.hub.translate.body import body_node as _root
+from smetsnet.hub.translate.body import child as _child
 from smetsnet.hub.translate.dlms_commands import (
     ACTIVITY_CALENDAR,
     CHARGE,
@@ -44,7 +46,6 @@ from smetsnet.hub.translate.dlms_commands import (
     Item,
     _array,
     _attr_int,
-    _child,
     _children,
     _choice,
     _command,
@@ -54,7 +55,6 @@ from smetsnet.hub.translate.dlms_commands import (
     _int_text,
     _obis,
     _octets,
-    _root,
     _set,
     _struct,
     _time,

@@ -39,6 +39,7 @@ from smetsnet.gbcs.gbz.spec import (
     PRICE,
 )
 from smetsnet.hub.translate import Command, Context, translator
+from smetsnet.hub.translate.body import body_node
 from smetsnet.hub.translate.gbz_common import (
     _U32,
     GPF,
@@ -46,7 +47,6 @@ from smetsnet.hub.translate.gbz_common import (
     HCALCS,
     PPMID,
     Component,
-    body_node,
     choice,
     command,
     end_time,

@@ -7,11 +7,10 @@ from decimal import Decimal
 from typing import Any, Final
 
 from smetsnet.duis.bodies import (
-    GenericBody,
     Node,
 )
 from smetsnet.duis.errors import DuisSchemaError
-from smetsnet.duis.header import parse_base64, parse_datetime, parse_int
+from smetsnet.duis.header import parse_base64, parse_datetime
 from smetsnet.errors import GbcsEncodeError
 from smetsnet.gbcs.codec import Payload
 from smetsnet.gbcs.gbz import (
@@ -23,6 +22,7 @@ from smetsnet.gbcs.gbz import (
 )
 from smetsnet.gbcs.registry import message_code_for
 from smetsnet.hub.translate import Command, Context
+from smetsnet.hub.translate.body import child, date_time, text
 from smetsnet.inventory.model import DeviceType
 
 GSME, GPF, PPMID, HCALCS = DeviceType.GSME, DeviceType.GPF, DeviceType.PPMID, DeviceType.HCALCS
@@ -92,31 +92,6 @@ def zcl(cluster: int, command_id: int, *, server_to_client: bool, **values: Any)
 
 
 # -- body access -----------------------------------------------------------------------------
-def body_node(body: object, element: str) -> Node:
-    """The generic body's tree, which must be ``element``."""
-    if not isinstance(body, GenericBody) or body.node.name != element:
-        got = body.node.name if isinstance(body, GenericBody) else type(body).__name__
-        raise DuisSchemaError(f"Body: {element} expected, not {got}")
-    return body.node
-
-
-def child(node: Node, name: str) -> Node:
-    found = node.child(name)
-    if found is None:
-        raise DuisSchemaError(f"{node.name}: {name} expected")
-    return found
-
-
-def text(node: Node, name: str) -> str:
-    return child(node, name).text.strip()
-
-
-def integer(node: Node, name: str, low: int, high: int) -> int:
-    return parse_int(text(node, name), name, low, high)
-
-
-def date_time(node: Node, name: str) -> datetime:
-    return parse_datetime(text(node, name), name)
 
 
 def decimal(node: Node, name: str) -> Decimal:

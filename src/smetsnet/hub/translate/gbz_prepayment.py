@@ -20,18 +20,15 @@ from smetsnet.gbcs.gbz.spec import (
     PREPAYMENT,
 )
 from smetsnet.hub.translate import Command, Context, translator
+from smetsnet.hub.translate.body import body_node, child, integer, text
 from smetsnet.hub.translate.gbz_common import (
     GSME,
     Component,
-    body_node,
-    child,
     choice,
     command,
     gbz,
-    integer,
     issuer_event_id,
     start_time,
-    text,
     zcl,
 )
 

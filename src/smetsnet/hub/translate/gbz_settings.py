@@ -25,23 +25,19 @@ from smetsnet.gbcs.gbz.spec import (
     lookup,
 )
 from smetsnet.hub.translate import Command, Context, translator
+from smetsnet.hub.translate.body import body_node, child, date_time, integer, text
 from smetsnet.hub.translate.gbz_common import (
     _U32,
     GPF,
     GSME,
     Component,
-    body_node,
-    child,
     choice,
     command,
-    date_time,
     decimal,
     decimals,
     fixed_point,
     gbz,
-    integer,
     issuer_event_id,
-    text,
     zcl,
     zcl_time,
 )

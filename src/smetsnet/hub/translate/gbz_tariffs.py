@@ -24,6 +24,7 @@ from smetsnet.gbcs.gbz.spec import (
 )
 from smetsnet.gbcs.gbz.zcl_types import make_date
 from smetsnet.hub.translate import Command, Context, translator
+from smetsnet.hub.translate.body import body_node, child, integer, text
 from smetsnet.hub.translate.gbz import (
     FRIENDLY_CREDIT_CALENDAR_TYPE,
 )
@@ -32,15 +33,11 @@ from smetsnet.hub.translate.gbz_common import (
     CANCEL,
     GSME,
     Component,
-    body_node,
-    child,
     choice,
     command,
     gbz,
-    integer,
     issuer_event_id,
     start_time,
-    text,
     zcl,
 )
 from smetsnet.hub.translate.gbz_prepayment import (
