@@ -24,6 +24,18 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"errors", "gbcs", "inventory"},
     "devices": {"errors", "gbcs", "smki", "inventory"},
     "demo": {"errors", "gbcs"},
+    "sim": {
+        "errors",
+        "gbcs",
+        "duis",
+        "smki",
+        "inventory",
+        "store",
+        "wan",
+        "devices",
+        "hub",
+        "client",
+    },
 }
 
 

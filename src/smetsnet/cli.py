@@ -20,6 +20,8 @@ from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.payload import JsonValue
 from smetsnet.gbcs.protection import Protection
 from smetsnet.gbcs.report import message_summary
+from smetsnet.hub.audit_commands import audit_app
+from smetsnet.sim.commands import simulate_command
 from smetsnet.smki.commands import pki_app
 
 app = typer.Typer(help="smetsnet: a GB-style smart-metering network (DCC, DUIS, GBCS, SMKI).")
@@ -29,6 +31,8 @@ app.add_typer(pki_app, name="pki")
 app.add_typer(device_app, name="device")
 app.command("serve")(serve_command)
 app.add_typer(duis_app, name="duis")
+app.command("simulate")(simulate_command)
+app.add_typer(audit_app, name="audit")
 
 
 @app.callback()

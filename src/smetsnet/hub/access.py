@@ -114,6 +114,9 @@ class AccessControl:
         self.audit = audit if audit is not None else AuditLog()
         self.max_bytes = max_bytes
         self._last_counter: dict[bytes, int] = {}
+        #: XML signatures checked on requests, and how many were valid (the traffic report)
+        self.signatures_checked = 0
+        self.signatures_valid = 0
         #: The last refused request's RequestID and SR variant, once parsed far enough to answer
         #: it in DUIS (``None`` when it never became a request).
         self.refused: tuple[MessageId, str] | None = None
@@ -152,13 +155,41 @@ class AccessControl:
         self.refused = None
         return Accepted(request=request, user=user, sr=sr, device=device, role=role, signer=signer)
 
+    def check_scheduled(self, request: Request, *, now: datetime) -> Accepted:
+        """A DCC schedule's run (DUIS 5.1): the DCC sends it on its owner's behalf, so there is
+        no XML signature (the 5.1 request was signed) and the counter is the next of the
+        owner's (:meth:`reserve_counter`); the user, role, device, type and registration are
+        checked again at the run's time, so a schedule outlives no change of supplier."""
+        header = request.header
+        run = _Run(now=now, request_id=str(header.request_id))
+        run.user = header.request_id.originator
+        self._record(run, Check.SIGNATURE, Outcome.SKIP, "a DCC schedule's run (5.1 was signed)")
+        user = self._step(run, Check.USER, lambda: self._user(header.request_id.originator))
+        sr = sr_info(header.service_reference_variant)
+        roles = self._step(run, Check.ROLE, lambda: _eligible_roles(user, sr))
+        target = header.request_id.target
+        device = self._step(run, Check.DEVICE, lambda: self._device(target))
+        self._step(run, Check.DEVICE_TYPE, lambda: _fits_type(sr, device))
+        role = self._step(run, Check.REGISTRATION, lambda: self._holds(user, roles, target, now))
+        signer = IssuerSerial(issuer="DCC schedule", serial=0)
+        return Accepted(request=request, user=user, sr=sr, device=device, role=role, signer=signer)
+
+    def reserve_counter(self, user: bytes, floor: int = 0) -> int:
+        """The next RequestID counter of ``user`` (above every one accepted), now taken: the
+        DCC uses it for a command it sends on the user's behalf (a schedule's run)."""
+        counter = max((self._last_counter.get(user) or 0) + 1, floor)
+        self._last_counter[user] = counter
+        return counter
+
     # --- the checks ------------------------------------------------------------------------
 
     def _signature(self, root: etree._Element, originator: bytes | None) -> IssuerSerial:
+        self.signatures_checked += 1
         try:
             verified = verify_element(root, self.certificates)
         except DuisSignatureError as exc:
             raise SignatureRejected(exc.reason) from exc
+        self.signatures_valid += 1
         if eui_of(verified.certificate) != originator:
             who = format_eui(originator) if originator else "?"
             raise SignatureRejected(

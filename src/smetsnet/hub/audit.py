@@ -1,14 +1,21 @@
-"""The access-control audit trail: one frozen entry per check run on a request (sans-I/O).
+"""The hub's audit trail: one frozen entry per check, decision and message (issue 6).
 
-The log is append-only and in memory; a store that persists it can drain :meth:`AuditLog.entries`.
+The log is append-only and hash-chained: each entry appended gets the next seq and a hash over
+the previous hash and the entry (the encoding is ``audit_chain``'s). Entries stay in memory
+(``keep``) and/or go, one JSON line each, to a sink such as ``audit_chain.AuditFile``, which
+``smetsnet audit verify`` checks.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
+
+from smetsnet.gbcs.eui import format_eui
+from smetsnet.hub.audit_chain import GENESIS, AuditSink, chain_hash, chain_line, record_bytes
 
 
 class Check(Enum):
@@ -25,6 +32,14 @@ class Check(Enum):
     COUNTER = "counter"
     PRECOMMAND = "pre-command"  # CV 5-7: the signed pre-command is the one issued, signed
     DISPATCH = "dispatch"  # after access control: translation and sending
+    # What the hub records beyond access control (issue 6):
+    SENT = "sent to device"
+    RECEIVED = "received from device"
+    ALERT = "alert"
+    RESPONSE = "response to user"
+    SCHEDULE = "schedule run"
+    TIMEOUT = "timeout"
+    REGISTRATION_CHANGE = "registration change"
 
 
 class Outcome(Enum):
@@ -42,18 +57,71 @@ class AuditEntry:
     outcome: Outcome
     reason: str = ""
     response_code: str | None = None  # the DUIS code answered on a failure, if any
+    detail: str = ""  # short facts, e.g. "device 00-DB-.. code 0x0037 sha256 ab12.."
 
 
 class AuditLog:
-    """Append-only: entries can be added and read, never changed or removed."""
+    """Append-only and hash-chained: entries can be added and read, never changed or removed.
 
-    __slots__ = ("_entries",)
+    ``sink`` receives every entry as one chained line and sets where the chain starts (its
+    head: a reopened file goes on from its last line). ``keep=False`` keeps nothing in memory
+    (``entries`` is then empty) for long runs that only write to the sink. ``len`` counts the
+    entries appended to this log, kept or not.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_count", "_entries", "_hash", "_keep", "_lock", "_seq", "_sink", "_time")
+
+    def __init__(self, sink: AuditSink | None = None, *, keep: bool = True) -> None:
         self._entries: list[AuditEntry] = []
+        self._sink = sink
+        self._keep = keep
+        self._count = 0
+        self._seq, self._hash = sink.head if sink is not None else (0, GENESIS)
+        # Several threads may append (a server's workers); seq and hash must advance together.
+        self._lock = threading.Lock()
+        # The entries of one request share its time: format it once (isoformat is a third of
+        # an append).
+        self._time: tuple[datetime | None, str] = (None, "")
+
+    @property
+    def head(self) -> tuple[int, bytes]:
+        """The seq and hash of the last entry (``(0, GENESIS)`` before the first)."""
+        with self._lock:
+            return self._seq, self._hash
 
     def append(self, entry: AuditEntry) -> None:
-        self._entries.append(entry)
+        with self._lock:
+            seq = self._seq + 1
+            if self._time[0] != entry.time:
+                self._time = (entry.time, _utc(entry.time).isoformat())
+            record = record_bytes(
+                seq=seq,
+                time=self._time[1],
+                request_id=entry.request_id,
+                user=None if entry.user is None else format_eui(entry.user),
+                check=entry.check.value,
+                outcome=entry.outcome.value,
+                reason=entry.reason,
+                response_code=entry.response_code,
+                detail=entry.detail,
+                prev=self._hash.hex(),
+            )
+            digest = chain_hash(self._hash, record)
+            if self._sink is not None:
+                # Written before the head moves on: a failed write leaves the chain as it was.
+                self._sink.write(chain_line(record, digest))
+            self._seq, self._hash = seq, digest
+            self._count += 1
+            if self._keep:
+                self._entries.append(entry)
+
+    def flush(self) -> None:
+        if self._sink is not None:
+            self._sink.flush()
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
 
     def entries(self) -> tuple[AuditEntry, ...]:
         return tuple(self._entries)
@@ -62,7 +130,14 @@ class AuditLog:
         return tuple(e for e in self._entries if e.request_id == request_id)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return self._count
 
     def __iter__(self) -> Iterator[AuditEntry]:
         return iter(tuple(self._entries))
+
+
+def _utc(moment: datetime) -> datetime:
+    # The hub's clocks are UTC; a naive time is taken to be UTC rather than the machine's zone.
+    if moment.tzinfo is UTC:
+        return moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

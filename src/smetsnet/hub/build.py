@@ -12,10 +12,10 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from smetsnet.devices.premises import Premises
 from smetsnet.errors import ConfigurationError
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER
 from smetsnet.hub.boxed import load_boxed, load_own
+from smetsnet.hub.build_endpoint import PremisesEndpoint
 from smetsnet.hub.network import SimulatedNetwork, set_gas_wake_interval
 from smetsnet.hub.nondevice import NonDeviceServices
 from smetsnet.hub.nondevice_local import AcbCredentials
@@ -30,32 +30,10 @@ from smetsnet.wan.memory import InMemoryWan
 _log = logging.getLogger(__name__)
 
 
-class PremisesEndpoint:
-    """A premises as the WAN sees it: its clock moves to each message's arrival first (the
-    half-hours in between are recorded, and any alerts they raise go up with the answer)."""
-
-    __slots__ = ("failures", "premises")
-
-    def __init__(self, premises: Premises) -> None:
-        self.premises = premises
-        self.failures = 0
-
-    def __call__(self, wire: bytes, now: datetime) -> list[bytes]:
-        try:
-            alerts = self.premises.advance(now) if now > self.premises.clock else []
-            return self.premises.deliver(wire, now) + alerts
-        except Exception:
-            # A simulated device must never take the WAN down: the message is lost (the hub
-            # times out, as for a device that crashed) and the failure is logged with its cause.
-            self.failures += 1
-            _log.exception("simulated premises failed on a message at %s", now.isoformat())
-            return []
-
-
 def attach_premises(wan: InMemoryWan, setup: NetworkSetup) -> None:
     for chub, premises in setup.premises.items():
         technology = setup.technologies.get(chub, Technology.CELLULAR)
-        wan.attach(chub, PremisesEndpoint(premises), technology)
+        wan.attach(chub, PremisesEndpoint(premises, chub), technology)
 
 
 def build_hub(

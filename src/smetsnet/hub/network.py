@@ -9,6 +9,7 @@ the hub. It implements the same ``DuisService`` as the hub, so ``serve`` runs ei
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 
 from smetsnet.devices.premises import HALF_HOUR, Premises
+from smetsnet.hub.build_endpoint import PremisesEndpoint
 from smetsnet.hub.interface import Outbound, SyncAnswer
 from smetsnet.hub.service import Hub
 from smetsnet.wan.memory import InMemoryWan
@@ -24,24 +26,62 @@ from smetsnet.wan.memory import InMemoryWan
 class SimulatedNetwork:
     """The hub and its simulated premises (see the module docstring)."""
 
-    def __init__(self, hub: Hub, wan: InMemoryWan, premises: Mapping[bytes, Premises]) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        wan: InMemoryWan,
+        premises: Mapping[bytes, Premises],
+        *,
+        idle_interval: timedelta = HALF_HOUR,
+    ) -> None:
         self.hub = hub
         self.wan = wan
-        self.premises = dict(premises)
+        #: How often a premises with nothing to do is advanced (a message advances it anyway,
+        #: to its arrival). Half-hourly by default; a large simulation may say every few hours:
+        #: prepayment premises (a PPMID: credit alerts are due at once) and gas meters with
+        #: commands queued at their gas proxy are still woken on time.
+        self.idle_interval = idle_interval
+        self.premises: dict[bytes, Premises] = {}
+        # (next event, comms hub): an entry may be early (a message moved the premises' clock
+        # since), never late, so a popped entry is re-checked and pushed back if not yet due.
+        self._due: list[tuple[datetime, bytes]] = []
+        for chub, where in premises.items():
+            self.add_premises(chub, where)
 
-    @staticmethod
-    def _next_event(premises: Premises) -> datetime:
-        due = premises.clock + HALF_HOUR
-        if premises.gas is not None:
-            due = min(due, premises.gas.next_wake)
+    def add_premises(self, chub: bytes, premises: Premises) -> None:
+        """A premises joins the running network (an install)."""
+        self.premises[chub] = premises
+        endpoint = self.wan.endpoint(chub)
+        if isinstance(endpoint, PremisesEndpoint):
+            endpoint.on_delivery = self._touch
+        heapq.heappush(self._due, (self._next_event(premises), chub))
+
+    def _touch(self, chub: bytes) -> None:
+        """A message reached the premises: its next event may now be sooner (a gas command
+        queued at the gas proxy waits for the meter's next wake)."""
+        premises = self.premises.get(chub)
+        if premises is not None:
+            heapq.heappush(self._due, (self._next_event(premises), chub))
+
+    def _next_event(self, premises: Premises) -> datetime:
+        idle = HALF_HOUR if premises.ppmid is not None else self.idle_interval
+        due = premises.clock + idle
+        gas = premises.gas
+        if gas is not None and (idle == HALF_HOUR or gas.gpf.queue):
+            due = min(due, gas.next_wake)
         return due
 
     def _run_premises(self, now: datetime) -> None:
-        for chub, premises in self.premises.items():
-            if self._next_event(premises) > now:
-                continue
-            for wire in premises.advance(now):
-                self.wan.emit(chub, wire, now)
+        due = self._due
+        while due and due[0][0] <= now:
+            _, chub = heapq.heappop(due)
+            premises = self.premises.get(chub)
+            if premises is None:
+                continue  # removed (decommissioned)
+            if self._next_event(premises) <= now:
+                for wire in premises.advance(now):
+                    self.wan.emit(chub, wire, now)
+            heapq.heappush(due, (self._next_event(premises), chub))
 
     # --- DuisService ------------------------------------------------------------------------
 
@@ -53,7 +93,7 @@ class SimulatedNetwork:
         self.hub.advance(now)
 
     def next_due(self) -> datetime | None:
-        times = [self._next_event(p) for p in self.premises.values()]
+        times = [self._due[0][0]] if self._due else []
         hub = self.hub.next_due()
         if hub is not None:
             times.append(hub)

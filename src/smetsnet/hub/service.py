@@ -55,11 +55,15 @@ from smetsnet.gbcs.dlms import AccessRequest
 from smetsnet.gbcs.frame import Cra, decode_frame
 from smetsnet.gbcs.keystore import KeyStore
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER, Protection
+from smetsnet.gbcs.registry import message_code_info
 from smetsnet.hub.access import Accepted, AccessControl
 from smetsnet.hub.audit import AuditLog, Check
 from smetsnet.hub.interface import TEXT, XML, Outbound, SyncAnswer
 from smetsnet.hub.outbox import Outbox
 from smetsnet.hub.replies import Content, Replies, command_failure
+from smetsnet.hub.scheduled import scheduled_message, scheduled_request
+from smetsnet.hub.schedules import ScheduleStore
+from smetsnet.hub.traffic import Category, TrafficMeter, category_of
 from smetsnet.hub.translate import Command, Context, NotTranslatable, translate
 from smetsnet.hub.translate.asn1 import HubContext, HubStateMissing
 from smetsnet.hub.translate.dlms_settings import with_acb_counter
@@ -77,6 +81,9 @@ DCC_PARTIES: dict[Role, bytes] = {
 COMMAND_FAILURE_ALERT = "N999"
 LOCAL_DELIVERY = frozenset({2, 3, 6, 7})
 OVER_THE_WAN = frozenset({1, 3, 5, 7})
+#: A schedule's run refused for these ends the schedule: its owner no longer may (E2, E3, E4)
+#: or the device is gone (E5, E19). The DCC removes it and says so (DSPScheduleRemoval).
+SCHEDULE_ENDING_CODES = frozenset({"E2", "E3", "E4", "E5", "E19"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +114,7 @@ class _Pending:
     deadline: datetime
     timeout_s: float
     gas: bool = False
+    schedule_id: int | None = None  # a DCC schedule's run: answered as DSPScheduledMessage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,6 +126,7 @@ class _Queued:
     device: bytes
     chub: bytes
     wire: bytes
+    schedule_id: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -142,6 +151,8 @@ class _Counts:
     retries: int = 0
     timeouts: int = 0
     unmatched: int = 0
+    schedule_runs: int = 0
+    schedules_removed: int = 0
 
 
 class Hub:
@@ -183,6 +194,7 @@ class Hub:
         self._waiting: dict[bytes, deque[_Queued]] = {}
         self._order = itertools.count()
         self.counts = _Counts()
+        self.traffic = TrafficMeter()
 
     @property
     def audit(self) -> AuditLog:
@@ -232,6 +244,15 @@ class Hub:
                 raise NotTranslatable(header.service_reference_variant, DeviceType.CHF)
             answer = self.nondevice.answer(accepted, now)
             self.counts.by_code[answer.response_code] += 1
+            srv = header.service_reference_variant
+            self.traffic.count(
+                day=now.date(),
+                srv=srv,
+                use_case=None,
+                category=category_of(srv),
+                meter=None,
+                kind="duis",
+            )
             return self._xml(
                 self.replies.answer(
                     code=answer.response_code,
@@ -388,8 +409,16 @@ class Hub:
         now: datetime,
         *,
         gas: bool = False,
+        schedule_id: int | None = None,
     ) -> None:
-        command = _Queued(request_id=request_id, srv=srv, device=device, chub=chub, wire=wire)
+        command = _Queued(
+            request_id=request_id,
+            srv=srv,
+            device=device,
+            chub=chub,
+            wire=wire,
+            schedule_id=schedule_id,
+        )
         if gas and self._outstanding[device] >= self.config.gas_outstanding_limit:
             self._waiting.setdefault(device, deque()).append(command)
             return
@@ -400,6 +429,7 @@ class Hub:
         if gas:
             self._outstanding[device] += 1
         header = decode_frame(wire).header
+        self._count(now, srv, header.message_code, device, "command")
         key = (header.originator, header.counter)
         timeout = self.config.gas_response_timeout_s if gas else self.config.response_timeout_s
         deadline = now + timedelta(seconds=timeout)
@@ -412,6 +442,7 @@ class Hub:
             deadline=deadline,
             timeout_s=timeout,
             gas=gas,
+            schedule_id=schedule_id,
         )
         heapq.heappush(self._deadlines, (deadline, next(self._order), key))
 
@@ -426,7 +457,16 @@ class Hub:
             if not waiting:
                 del self._waiting[pending.device]
             try:
-                self._send(nxt.request_id, nxt.srv, nxt.device, nxt.chub, nxt.wire, now, gas=True)
+                self._send(
+                    nxt.request_id,
+                    nxt.srv,
+                    nxt.device,
+                    nxt.chub,
+                    nxt.wire,
+                    now,
+                    gas=True,
+                    schedule_id=nxt.schedule_id,
+                )
             except DuisRejected as exc:
                 self._fail(nxt.request_id, nxt.srv, nxt.device, exc.response_code or "E20", now)
 
@@ -454,6 +494,7 @@ class Hub:
     # --- time -------------------------------------------------------------------------------
 
     def advance(self, now: datetime) -> None:
+        self._run_schedules(now)
         while self._held and self._held[0][0] <= now:
             _, _, held = heapq.heappop(self._held)
             try:
@@ -472,8 +513,49 @@ class Hub:
             self._arrived(delivery.message.wire, now)
         self._timeouts(now)
 
+    def _schedules(self) -> ScheduleStore | None:
+        store = getattr(self.nondevice, "schedules", None)
+        return store if isinstance(store, ScheduleStore) else None
+
+    def _run_schedules(self, now: datetime) -> None:
+        """Send every DCC schedule run that is due (DUIS 5.1); a run its owner may no longer
+        send (e.g. after a change of supplier) ends the schedule, and the owner is told."""
+        store = self._schedules()
+        if store is None:
+            return
+        for schedule in store.due(now):
+            run_at = schedule.next_run or now
+            store.advance(schedule.id, after=now)
+            counter = self.access.reserve_counter(schedule.owner)
+            request = scheduled_request(schedule, run_at, counter)
+            rid = request.header.request_id
+            try:
+                accepted = self.access.check_scheduled(request, now=now)
+                wire = self._command(accepted, now)
+                assert accepted.device is not None
+                self._send(
+                    rid,
+                    schedule.srv,
+                    schedule.device,
+                    self._comms_hub(schedule.device),
+                    wire,
+                    now,
+                    gas=accepted.device.type is DeviceType.GSME,
+                    schedule_id=schedule.id,
+                )
+                self.counts.schedule_runs += 1
+            except DuisRejected as exc:
+                if exc.response_code in SCHEDULE_ENDING_CODES:
+                    store.remove(schedule.id)
+                    self.counts.schedules_removed += 1
+                self._fail(rid, schedule.srv, schedule.device, exc.response_code or "E20", now)
+
     def next_due(self) -> datetime | None:
         times = [t for t in (self.wan.next_due(), self.outbox.next_due()) if t is not None]
+        store = self._schedules()
+        due = store.next_due() if store is not None else None
+        if due is not None:
+            times.append(due)
         if self._held:
             times.append(self._held[0][0])
         if self._deadlines:
@@ -500,13 +582,17 @@ class Hub:
         self._done.add(key)
         self._finished(pending, now)
         self.counts.responses += 1
+        self._count(now, pending.srv, header.message_code, pending.device, "response")
         user = pending.request_id.originator  # the user, also when the DCC originated it
+        content: Content = wire
+        if pending.schedule_id is not None:
+            content = scheduled_message(wire, pending.schedule_id)
         xml = self.replies.answer(
             code="I0",
             now=now,
             request_id=pending.request_id,
             srv=pending.srv,
-            content=wire,
+            content=content,
             response_id=MessageId(
                 originator=pending.device, target=user, counter=pending.request_id.counter
             ),
@@ -520,6 +606,7 @@ class Hub:
         except GbcsError:
             code = 0
         self.counts.alerts += 1
+        self._count(now, None, decode_frame(wire).header.message_code, device, "alert")
         xml = self.replies.device_alert(
             device=device, user=user, counter=counter, alert_code=code, wire=wire, now=now
         )
@@ -558,6 +645,18 @@ class Hub:
             code=COMMAND_FAILURE_ALERT, alert=command_failure(request_id, device), now=now
         )
         self._enqueue(user, alert, now)
+
+    def _count(
+        self, now: datetime, srv: str | None, message_code: int, device: bytes, kind: str
+    ) -> None:
+        """One GBCS message in the traffic account (issue 6: by SR, use case, category, day,
+        meter); a device's unprompted message (an alert) is in the alerts category."""
+        info = message_code_info(message_code)
+        use_case = info.use_case if info is not None else None
+        category = Category.ALERTS if srv is None else category_of(srv)
+        self.traffic.count(
+            day=now.date(), srv=srv, use_case=use_case, category=category, meter=device, kind=kind
+        )
 
     # --- the outbox -------------------------------------------------------------------------
 
@@ -600,6 +699,8 @@ class Hub:
             duplicates_dropped=self.counts.duplicates,
             unmatched=self.counts.unmatched,
             retries=self.counts.retries,
+            schedule_runs=self.counts.schedule_runs,
+            schedules_removed=self.counts.schedules_removed,
             timeouts=self.counts.timeouts,
             pending_commands=len(self._pending),
             held_requests=len(self._held),

@@ -13,12 +13,15 @@ from pathlib import Path
 from smetsnet.store.base import SqlStore
 from smetsnet.store.migrations import LATEST, MIGRATIONS, migrate, schema_version
 from smetsnet.store.postgres import PostgresStore
+from smetsnet.store.readings import ReadingsError, ReadingsStore
 from smetsnet.store.sqlite import SqliteStore
 
 __all__ = [
     "LATEST",
     "MIGRATIONS",
     "PostgresStore",
+    "ReadingsError",
+    "ReadingsStore",
     "SqlStore",
     "SqliteStore",
     "migrate",

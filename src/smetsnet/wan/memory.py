@@ -79,6 +79,11 @@ class InMemoryWan:
             raise WanError(f"a comms hub EUI is {EUI_LENGTH} bytes, got {chub!r}")
         self._routes[chub] = _Route(endpoint=endpoint, technology=technology)
 
+    def endpoint(self, chub: bytes) -> Endpoint | None:
+        """What is attached behind ``chub`` (None: nothing, or detached)."""
+        route = self._routes.get(chub)
+        return None if route is None else route.endpoint
+
     def detach(self, chub: bytes) -> None:
         """Disconnect the premises; messages for it are lost until it is attached again."""
         self._route(chub).endpoint = None
