@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from smetsnet.errors import ConfigurationError
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER
+from smetsnet.hub.audit import AuditLog
 from smetsnet.hub.boxed import load_boxed, load_own
 from smetsnet.hub.build_endpoint import PremisesEndpoint
 from smetsnet.hub.network import SimulatedNetwork, set_gas_wake_interval
@@ -44,6 +45,7 @@ def build_hub(
     state_dir: Path | None = None,
     config: HubConfig | None = None,
     nondevice: NonDeviceAnswerer | None = None,
+    audit: AuditLog | None = None,
 ) -> tuple[Hub, InMemoryWan]:
     """The hub over ``setup`` with its premises on a fresh in-memory WAN; the outbox is kept in
     ``state_dir/outbox.sqlite`` when given (so a restart loses nothing), else in memory."""
@@ -65,6 +67,7 @@ def build_hub(
         nondevice=nondevice if nondevice is not None else _nondevice(setup),
         certificates_by_eui=setup.certificates_by_eui,
         config=config,
+        audit=audit,
     )
     return hub, wan
 

@@ -22,6 +22,7 @@ CommandFailure. Everything for users goes through the durable :class:`~smetsnet.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import heapq
 import itertools
 import time
@@ -52,12 +53,13 @@ from smetsnet.gbcs.asn1 import Role
 from smetsnet.gbcs.builders import apply_mac, build_message
 from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.dlms import AccessRequest
+from smetsnet.gbcs.eui import format_eui
 from smetsnet.gbcs.frame import Cra, decode_frame
 from smetsnet.gbcs.keystore import KeyStore
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER, Protection
 from smetsnet.gbcs.registry import message_code_info
 from smetsnet.hub.access import Accepted, AccessControl
-from smetsnet.hub.audit import AuditLog, Check
+from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
 from smetsnet.hub.interface import TEXT, XML, Outbound, SyncAnswer
 from smetsnet.hub.outbox import Outbox
 from smetsnet.hub.replies import Content, Replies, command_failure
@@ -430,6 +432,7 @@ class Hub:
             self._outstanding[device] += 1
         header = decode_frame(wire).header
         self._count(now, srv, header.message_code, device, "command")
+        self._note(Check.SENT, now, request_id, wire, header.message_code, device)
         key = (header.originator, header.counter)
         timeout = self.config.gas_response_timeout_s if gas else self.config.response_timeout_s
         deadline = now + timedelta(seconds=timeout)
@@ -544,6 +547,16 @@ class Hub:
                     schedule_id=schedule.id,
                 )
                 self.counts.schedule_runs += 1
+                self.audit.append(
+                    AuditEntry(
+                        time=now,
+                        request_id=str(rid),
+                        user=schedule.owner,
+                        check=Check.SCHEDULE,
+                        outcome=Outcome.PASS,
+                        detail=schedule.describe(),
+                    )
+                )
             except DuisRejected as exc:
                 if exc.response_code in SCHEDULE_ENDING_CODES:
                     store.remove(schedule.id)
@@ -574,11 +587,19 @@ class Hub:
         key = (header.recipient, header.counter)
         pending = self._pending.pop(key, None)
         if pending is None:
-            if key in self._done:
+            duplicate = key in self._done
+            if duplicate:
                 self.counts.duplicates += 1
             else:
                 self.counts.unmatched += 1
+            reason = "a duplicate, dropped" if duplicate else "answers no command, dropped"
+            self._note(
+                Check.RECEIVED, now, None, wire, header.message_code, header.originator, reason
+            )
             return
+        self._note(
+            Check.RECEIVED, now, pending.request_id, wire, header.message_code, pending.device
+        )
         self._done.add(key)
         self._finished(pending, now)
         self.counts.responses += 1
@@ -606,7 +627,9 @@ class Hub:
         except GbcsError:
             code = 0
         self.counts.alerts += 1
-        self._count(now, None, decode_frame(wire).header.message_code, device, "alert")
+        message_code = decode_frame(wire).header.message_code
+        self._count(now, None, message_code, device, "alert")
+        self._note(Check.ALERT, now, None, wire, message_code, device, f"alert code 0x{code:04X}")
         xml = self.replies.device_alert(
             device=device, user=user, counter=counter, alert_code=code, wire=wire, now=now
         )
@@ -629,6 +652,18 @@ class Hub:
             del self._pending[key]
             self._done.add(key)
             self.counts.timeouts += 1
+            self.audit.append(
+                AuditEntry(
+                    time=now,
+                    request_id=str(pending.request_id),
+                    user=pending.request_id.originator,
+                    check=Check.TIMEOUT,
+                    outcome=Outcome.FAIL,
+                    reason=f"no answer after {pending.attempts} attempts",
+                    response_code="E21",
+                    detail=f"device {format_eui(pending.device)}",
+                )
+            )
             self._fail(pending.request_id, pending.srv, pending.device, "E21", now)
             self._finished(pending, now)
 
@@ -662,6 +697,42 @@ class Hub:
 
     def _enqueue(self, user: bytes, xml: bytes, now: datetime) -> None:
         self.outbox.put(user, self.response_urls.get(user), xml, now)
+        self.audit.append(
+            AuditEntry(
+                time=now,
+                request_id=None,
+                user=user,
+                check=Check.RESPONSE,
+                outcome=Outcome.PASS,
+                detail=f"sha256 {hashlib.sha256(xml).hexdigest()[:32]}",
+            )
+        )
+
+    def _note(
+        self,
+        check: Check,
+        now: datetime,
+        request_id: MessageId | None,
+        wire: bytes,
+        message_code: int,
+        device: bytes,
+        reason: str = "",
+    ) -> None:
+        """A GBCS message to or from a device, in the audit chain (its digest, not its bytes)."""
+        self.audit.append(
+            AuditEntry(
+                time=now,
+                request_id=None if request_id is None else str(request_id),
+                user=None if request_id is None else request_id.originator,
+                check=check,
+                outcome=Outcome.FAIL if reason and check is Check.RECEIVED else Outcome.PASS,
+                reason=reason,
+                detail=(
+                    f"device {format_eui(device)} code 0x{message_code:04X} "
+                    f"sha256 {hashlib.sha256(wire).hexdigest()[:32]}"
+                ),
+            )
+        )
 
     def outbound_due(self, now: datetime, limit: int = 100) -> list[Outbound]:
         return self.outbox.due(now, limit)

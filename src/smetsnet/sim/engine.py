@@ -23,6 +23,8 @@ import numpy as np
 from smetsnet.duis.xmldsig import certificate_index
 from smetsnet.errors import ConfigurationError
 from smetsnet.gbcs.keystore import KeyUsage
+from smetsnet.hub.audit import AuditLog
+from smetsnet.hub.audit_chain import AuditFile
 from smetsnet.hub.build import build_hub, wan_profiles
 from smetsnet.hub.interface import SyncAnswer
 from smetsnet.hub.network import SimulatedNetwork
@@ -66,9 +68,17 @@ class Simulation:
         setup = self.world.setup
         for eui, _, _ in USERS:
             setup.response_urls[eui] = f"sim://{eui.hex()}"
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+        self.audit_path = None if out is None else out / "audit.jsonl"
+        audit = (
+            AuditLog(AuditFile(self.audit_path), keep=False)
+            if self.audit_path is not None
+            else AuditLog(keep=False)
+        )
         self.hub: Hub
         self.hub, wan = build_hub(
-            setup, seed=config.seed, profiles=wan_profiles(config.wan) or None
+            setup, seed=config.seed, profiles=wan_profiles(config.wan) or None, audit=audit
         )
         self.network = SimulatedNetwork(
             self.hub, wan, setup.premises, idle_interval=timedelta(hours=config.idle_advance_h)
@@ -189,6 +199,7 @@ class Simulation:
         self._deliver(self.end)
         if self.readings is not None:
             self.readings.flush()
+        self.hub.audit.close()
         self.wall_s = wall.perf_counter() - began
         if progress is not None:
             progress(1.0)

@@ -72,6 +72,7 @@ def build_report(sim: Simulation, operations: dict[str, Any]) -> dict[str, Any]:
         "messages_with_mac": checks.messages_with_mac,
         "macs_verified": checks.macs_verified,
         "operations": operations,
+        "audit_entries": len(sim.hub.audit),
     }
 
 
