@@ -72,13 +72,20 @@ class Replies:
         alert_code: int,
         wire: bytes,
         now: datetime,
+        throttled_sequence_id: int | None = None,
+        throttled_count: int | None = None,
     ) -> bytes:
         header = ResponseHeader(
             response_id=MessageId(originator=device, target=user, counter=counter),
             response_code="I0",
             response_datetime=now,
         )
-        body = DeviceAlertMessage(alert_code=alert_code, gbcs_payload=wire)
+        body = DeviceAlertMessage(
+            alert_code=alert_code,
+            gbcs_payload=wire,
+            throttled_sequence_id=throttled_sequence_id,
+            throttled_count=throttled_count,
+        )
         return self.signed(Response(header=header, body=body))
 
     def dcc_alert(self, *, code: str, alert: Node, now: datetime) -> bytes:

@@ -48,7 +48,7 @@ from smetsnet.duis.errors import (
 from smetsnet.duis.header import format_base64
 from smetsnet.duis.responses import PreCommand
 from smetsnet.duis.xmldsig import IssuerSerial
-from smetsnet.errors import GbcsError
+from smetsnet.errors import GbcsError, SmetsnetError
 from smetsnet.gbcs.asn1 import Role
 from smetsnet.gbcs.builders import apply_mac, build_message
 from smetsnet.gbcs.codec import decode_message
@@ -59,6 +59,7 @@ from smetsnet.gbcs.keystore import KeyStore
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER, Protection
 from smetsnet.gbcs.registry import message_code_info
 from smetsnet.hub.access import Accepted, AccessControl
+from smetsnet.hub.alerts import AlertThrottle
 from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
 from smetsnet.hub.interface import TEXT, XML, Outbound, SyncAnswer
 from smetsnet.hub.outbox import Outbox
@@ -69,7 +70,7 @@ from smetsnet.hub.traffic import Category, TrafficMeter, category_of
 from smetsnet.hub.translate import Command, Context, NotTranslatable, translate
 from smetsnet.hub.translate.asn1 import HubContext, HubStateMissing
 from smetsnet.hub.translate.dlms_settings import with_acb_counter
-from smetsnet.inventory import DeviceType, Inventory
+from smetsnet.inventory import DeviceType, Inventory, UserRole
 from smetsnet.wan.errors import WanError
 from smetsnet.wan.transport import Transport
 
@@ -101,6 +102,8 @@ class HubConfig:
     gas_outstanding_limit: int = 16
     max_attempts: int = 3
     gbcs_version: str = GBCS_VERSION
+    #: alert storm protection: alerts of one code from one device forwarded per hour
+    alert_limit_per_hour: int = 10
 
 
 @dataclass(slots=True, kw_only=True)
@@ -197,6 +200,7 @@ class Hub:
         self._order = itertools.count()
         self.counts = _Counts()
         self.traffic = TrafficMeter()
+        self.throttle = AlertThrottle(limit=self.config.alert_limit_per_hour)
 
     @property
     def audit(self) -> AuditLog:
@@ -629,11 +633,40 @@ class Hub:
         self.counts.alerts += 1
         message_code = decode_frame(wire).header.message_code
         self._count(now, None, message_code, device, "alert")
-        self._note(Check.ALERT, now, None, wire, message_code, device, f"alert code 0x{code:04X}")
-        xml = self.replies.device_alert(
-            device=device, user=user, counter=counter, alert_code=code, wire=wire, now=now
+        admission = self.throttle.admit(device, code, now)
+        verdict = "forwarded" if admission.forward else "held back (alert storm)"
+        self._note(
+            Check.ALERT, now, None, wire, message_code, device, f"alert 0x{code:04X} {verdict}"
         )
-        self._enqueue(user, xml, now)
+        if not admission.forward:
+            return
+        recipient = self._alert_recipient(device, user, now)
+        xml = self.replies.device_alert(
+            device=device,
+            user=recipient,
+            counter=counter,
+            alert_code=code,
+            wire=wire,
+            now=now,
+            throttled_sequence_id=admission.sequence_id,
+            throttled_count=admission.held_back,
+        )
+        self._enqueue(recipient, xml, now)
+
+    def _alert_recipient(self, device: bytes, addressed: bytes, now: datetime) -> bytes:
+        """The user a device alert goes to: the party the device addressed when that is a
+        service user (GBCS gives each alert its remote party: outage and restore to the
+        network operator, billing and credit to the supplier, ...); an alert addressed to
+        the DCC's own parties goes to the device's registered supplier (IS or GS)."""
+        if addressed not in DCC_PARTIES.values() and self.inventory.store.user(addressed):
+            return addressed
+        found = self.inventory.find_device(device)
+        role = UserRole.GS if found is not None and found.type is DeviceType.GSME else UserRole.IS
+        try:
+            holder = self.inventory.who_holds(role, device, now)
+        except SmetsnetError:
+            holder = None
+        return holder or addressed
 
     def _timeouts(self, now: datetime) -> None:
         while self._deadlines and self._deadlines[0][0] <= now:
@@ -768,6 +801,7 @@ class Hub:
             device_responses=self.counts.responses,
             device_alerts=self.counts.alerts,
             duplicates_dropped=self.counts.duplicates,
+            alerts_held_back=self.throttle.held_back,
             unmatched=self.counts.unmatched,
             retries=self.counts.retries,
             schedule_runs=self.counts.schedule_runs,

@@ -1,0 +1,41 @@
+"""Device alerts reach the role entitled to them, and a storm of them is throttled."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from smetsnet.sim.config import SimConfig
+from smetsnet.sim.engine import Simulation
+from smetsnet.sim.scenario import _power_back, _power_cut
+from smetsnet.sim.world import DISTRIBUTOR
+
+QUIET = {
+    "tariff_change_day": None,
+    "firmware_day": None,
+    "changes_of_supplier": 0,
+    "installs": 0,
+    "on_demand_read_rate": 0.0,
+    "outage_rate": 0.0,
+}
+
+
+def test_outage_alerts_go_to_the_distributor_and_a_storm_is_throttled() -> None:
+    sim = Simulation(SimConfig.from_dict({"premises": 2, "days": 1, **QUIET}))
+    home = sim.world.homes[0]
+    limit = sim.hub.config.alert_limit_per_hour
+    # 25 power cuts in two hours: each restore raises the meter's outage alert to the network
+    # operator (ECS80); at most `limit` of one code per hour are forwarded.
+    for i in range(25):
+        cut = sim.start + timedelta(hours=9, minutes=4 * i)
+        sim.at(cut, lambda now, h=home: _power_cut(sim, h, now))
+        sim.at(cut + timedelta(minutes=2), lambda now, h=home: _power_back(sim, h, now))
+    sim.run()
+    distributor = sim.users[DISTRIBUTOR]
+    received = sum(distributor.alerts.values())
+    assert received > 0
+    suppliers = [u for eui, u in sim.users.items() if eui != DISTRIBUTOR]
+    assert not any(u.alerts for u in suppliers)  # outage alerts are the operator's
+    per_code = max(distributor.alerts.values())
+    assert per_code <= 2 * limit + 1  # two hourly windows (plus the one that tells the count)
+    assert sim.hub.throttle.held_back > 0
+    assert sim.hub.metrics()["alerts_held_back"] == sim.hub.throttle.held_back
