@@ -78,9 +78,45 @@ class GasPremises:
     def advance(self, now: datetime) -> list[bytes]:
         """Run every wake up to ``now``: the responses and alerts they produced, in order."""
         out: list[bytes] = []
+        step = timedelta(seconds=self.battery.wake_interval_s)
         while self.next_wake <= now:
+            quiet = self._quiet_wakes(now, step)
+            if quiet > 1:
+                out.extend(self._sleepy_wakes(quiet, step))
+                continue
             out.extend(self._wake(self.next_wake))
-            self.next_wake += timedelta(seconds=self.battery.wake_interval_s)
+            self.next_wake += step
+        return out
+
+    def _quiet_wakes(self, now: datetime, step: timedelta) -> int:
+        """How many wakes up to ``now`` have nothing to do but record (no command queued at
+        the GPF, none held by the meter, half-hourly wakes, credit mode: a prepayment meter's
+        credit, valve and alerts move wake by wake): they can be run as one."""
+        if (
+            self.gpf.queue
+            or self.gsme.held
+            or step != timedelta(seconds=HALF_HOUR)
+            or self.gsme.state.payment_mode == "prepayment"
+        ):
+            return 0
+        return int((now - self.next_wake) / step) + 1
+
+    def _sleepy_wakes(self, count: int, step: timedelta) -> list[bytes]:
+        """``count`` quiet wakes at once: the same half-hours recorded (in one call), battery
+        drained and alerts raised as wake by wake, at a fraction of the cost (a simulated
+        national day wakes 4.8 million gas meters)."""
+        first = self.next_wake
+        last = first + step * (count - 1)
+        wh = np.concatenate([self._half_hour(first + step * i) for i in range(count)])
+        gsme = self.gsme
+        out = gsme.record_half_hours(first - timedelta(seconds=HALF_HOUR), wh)
+        state = gsme.state
+        self.battery.drain(state.battery_nah, wakes=count, messages=len(out))
+        if not state.low_battery_raised and bool(self.battery.low(state.battery_nah)[0]):
+            state.low_battery_raised = True
+            out.append(gsme.alert(Alert(code=LOW_BATTERY), last))
+        self.gpf.refresh(state)
+        self.next_wake = last + step
         return out
 
     def _wake(self, when: datetime) -> list[bytes]:
