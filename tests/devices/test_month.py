@@ -206,7 +206,8 @@ def test_quiet_wakes_run_at_once_leave_the_meter_as_wake_by_wake(month_pki: Pki)
     alerts_b = at_once.advance(end)
     a, b = one_by_one.gsme.state, at_once.gsme.state
     assert np.array_equal(a.profile_l, b.profile_l) and a.profile_start == b.profile_start
-    assert (a.litres, a.energy_wh, a.billed, a.credit) == (b.litres, b.energy_wh, b.billed, b.credit)
+    assert (a.litres, a.energy_wh, a.billed) == (b.litres, b.energy_wh, b.billed)
+    assert a.credit == b.credit
     assert np.array_equal(a.tier_wh, b.tier_wh) and np.array_equal(a.block_wh, b.block_wh)
     assert np.array_equal(a.battery_nah, b.battery_nah)
     assert one_by_one.next_wake == at_once.next_wake
