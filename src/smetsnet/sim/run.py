@@ -9,6 +9,8 @@ from typing import Any
 from smetsnet.sim import scenario
 from smetsnet.sim.config import SimConfig
 from smetsnet.sim.engine import Simulation
+from smetsnet.sim.ops_cos import plan_changes_of_supplier
+from smetsnet.sim.ops_tariffs import plan_tariff_changes
 from smetsnet.sim.report import build_report, write_outputs
 
 
@@ -19,9 +21,11 @@ def plan(sim: Simulation) -> Callable[[], dict[str, Any]]:
     scenario.track_scheduled_latency(sim)
     scenario.plan_on_demand_reads(sim)
     scenario.plan_outages(sim)
+    cos = plan_changes_of_supplier(sim)
+    tariffs = plan_tariff_changes(sim)
 
     def outcomes() -> dict[str, Any]:
-        return {"power_cuts": sim.outages}
+        return {"power_cuts": sim.outages, **cos(), **tariffs()}
 
     return outcomes
 

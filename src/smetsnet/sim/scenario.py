@@ -41,14 +41,15 @@ def install_daily_reads(sim: Simulation, homes: list[Home], when: datetime) -> N
                 service_reference="4.8",
                 service_reference_variant="4.8.1",
                 device_id=meter,
-                scheduled=_yesterday("DSPReadActiveImportProfileData"),
+                scheduled=previous_day("DSPReadActiveImportProfileData"),
                 execution_start_time=run_time,
             )
             request = user.request("5.1", body, target=ACB, now=when)
             user.send(sim.handle, request, when, sr_class=NON_DEVICE)
 
 
-def _yesterday(element: str) -> Node:
+def previous_day(element: str) -> Node:
+    """A schedule's DSP element that reads the 48 half-hours of the day before each run."""
     return Node(
         name=element,
         children=(

@@ -264,6 +264,10 @@ def _payload(body: object) -> tuple[bytes | None, int | None]:
 
 def _future_dated(request: Request, now: datetime) -> bool:
     at = getattr(request.body, "execution_datetime", None)
+    node = getattr(request.body, "node", None)
+    if at is None and isinstance(node, Node):
+        found = node.child("ExecutionDateTime")
+        at = found.value if found is not None else None
     return isinstance(at, datetime) and at > now
 
 

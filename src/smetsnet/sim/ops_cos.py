@@ -1,0 +1,184 @@
+"""Change of supplier: a home's electricity supply moves from one supplier to the other.
+
+On the day of the change, as in GB (DOMAIN.md §2.3, DUIS 6.23):
+
+1. the registration data changes: the gaining supplier holds the import supplier role (IS) for
+   the home's MPAN from that moment (the losing supplier's interval is closed, not deleted);
+2. the gaining supplier sends SR 6.23 Update Security Credentials (CoS) for the ESME with its own
+   certificates; the DCC originates the GBCS command (CS02b supplierByTransCoS) as the
+   transitional CoS party, and the meter replaces its supplier trust anchors with them and sets
+   the gaining supplier's counter floors;
+3. the gaining supplier creates its own daily reading package (5.1). The losing supplier's
+   schedule is not deleted by it: at its next run the hub finds that its owner no longer holds
+   the role (E4) and ends it.
+
+From then on the hub refuses the losing supplier's requests for the ESME (E4), the ESME refuses
+any command the losing supplier might still get to it (its EUI is in no trust anchor cell), and
+the meter's answers and alerts go to the gaining supplier, protected with its keys only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+import numpy as np
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from smetsnet.duis import Node
+from smetsnet.duis.bodies import CreateSchedule, GenericBody
+from smetsnet.duis.header import format_base64
+from smetsnet.errors import ConfigurationError
+from smetsnet.gbcs.asn1 import UpdateSecurityCredentialsResponse
+from smetsnet.gbcs.keystore import KeyUsage
+from smetsnet.inventory import UserRole
+from smetsnet.sim.engine import Simulation, spread
+from smetsnet.sim.scenario import previous_day
+from smetsnet.sim.users import NON_DEVICE, Received, SimUser
+from smetsnet.sim.world import ACB, ELECTRICITY_SUPPLIERS, Home
+from smetsnet.smki.issue import CaRole
+
+#: (element, key usage, prepayment cell) of each supplier certificate 6.23 carries, in order.
+_REPLACEMENTS = (
+    ("DigitalSigningCertificate", KeyUsage.DIGITAL_SIGNATURE, False),
+    ("KeyAgreementCertificate", KeyUsage.KEY_AGREEMENT, False),
+    ("KeyAgreementTopUpCertificate", KeyUsage.KEY_AGREEMENT, True),
+)
+_RNG_STREAM = 11  # this operation's stream of the run's seed (scenario.py uses 1 and 2)
+
+
+@dataclass(slots=True)
+class CosTally:
+    """What the changes of supplier did: changes whose 6.23 the hub accepted, and 6.23s the
+    meter carried out (every supplier cell replaced)."""
+
+    done: int = 0
+    updates_ok: int = 0
+    #: (ESME, RequestID counter) of each 6.23 awaiting the meter's response
+    pending: set[tuple[bytes, int]] = field(default_factory=set)
+
+    def outcomes(self) -> dict[str, Any]:
+        return {"changes_of_supplier": self.done, "cos_updates_ok": self.updates_ok}
+
+    def listen(self, _user: SimUser, received: Received) -> None:
+        """Count a 6.23 whose response says every supplier cell was replaced."""
+        rid = received.response.header.request_id
+        if rid is None or (rid.target, rid.counter) not in self.pending:
+            return
+        self.pending.discard((rid.target, rid.counter))
+        payload = received.gbcs.payload if received.gbcs is not None else None
+        if not isinstance(payload, UpdateSecurityCredentialsResponse) or payload.outcome is None:
+            return
+        if all(o.status == 0 for o in payload.outcome.outcomes):
+            self.updates_ok += 1
+
+
+def plan_changes_of_supplier(sim: Simulation) -> Callable[[], dict[str, Any]]:
+    """Schedule ``config.changes_of_supplier`` changes (none in a run shorter than two days: the
+    gaining supplier's first daily package must fall inside the run)."""
+    tally = CosTally()
+    sim.listen(tally.listen)
+    config = sim.config
+    homes = list(sim.world.homes)
+    count = min(config.changes_of_supplier, len(homes))
+    if config.days < 2 or count < 1:
+        return tally.outcomes
+    rng = np.random.default_rng(config.seed * 31 + _RNG_STREAM)
+    chosen = rng.choice(len(homes), size=count, replace=False)
+    # Spread over every day but the last, so each change is followed by a daily read.
+    for i, index in enumerate(chosen):
+        day = sim.start + timedelta(days=i * (config.days - 1) // count)
+        (when,) = spread(rng, day, 1)
+        home = homes[int(index)]
+        sim.at(when, partial(change_supplier, sim, home, tally=tally))
+    return tally.outcomes
+
+
+def gaining_supplier(losing: bytes) -> bytes:
+    """The other electricity supplier of the world."""
+    others = [s for s in ELECTRICITY_SUPPLIERS if s != losing]
+    if len(others) != 1:
+        raise ConfigurationError(f"no single other electricity supplier than {losing.hex()}")
+    return others[0]
+
+
+def change_supplier(sim: Simulation, home: Home, now: datetime, tally: CosTally) -> None:
+    """The change itself (module docstring, steps 1-3)."""
+    losing = sim.supplier_of(home, now)
+    gaining = gaining_supplier(losing)
+    sim.hub.inventory.change_holder(home.mpan, UserRole.IS, gaining, now)
+    sim.supplier[home.esme] = gaining
+    user = sim.users[gaining]
+    request = user.request(
+        "6.23", GenericBody(node=cos_body(sim, home, gaining, now)), target=home.esme, now=now
+    )
+    answer = user.send(sim.handle, request, now)
+    if answer.code == "I99":
+        tally.pending.add((home.esme, request.header.request_id.counter))
+        tally.done += 1
+    take_over_daily_reads(sim, home, user, now)
+
+
+def cos_body(sim: Simulation, home: Home, gaining: bytes, now: datetime) -> Node:
+    """``UpdateSecurityCredentialsCoS``: the gaining supplier's three certificates, the
+    organisation CA that issued them, and floors at the supplier's counter now (a user's
+    counters follow the clock in microseconds), so no command it built before the change is
+    ever accepted by the meter after it."""
+    floor = str(int(now.timestamp() * 1_000_000))
+    certificates = tuple(
+        Node(name=name, text=_certificate(sim, gaining, usage, prepayment))
+        for name, usage, prepayment in _REPLACEMENTS
+    )
+    issuer = sim.world.pki.cas[CaRole.ORGANISATION].certificate
+    path = Node(name="Certificate", text=format_base64(issuer.public_bytes(Encoding.DER)))
+    return Node(
+        name="UpdateSecurityCredentialsCoS",
+        children=(
+            Node(name="SupplierFloorSeqNumber", text=floor),
+            Node(name="SupplierPrepaymentTopUpFloorSeqNumber", text=floor),
+            Node(name="SupplierReplacementCertificates", children=certificates),
+            Node(name="CertificationPathCertificates", children=(path,)),
+            Node(name="ApplyTimeBasedCPVChecks", text="true"),
+            Node(name="ImportMPxN", text=home.mpan),
+        ),
+    )
+
+
+def _certificate(sim: Simulation, eui: bytes, usage: KeyUsage, prepayment: bool) -> str:
+    entry = sim.world.pki.bundle.current(eui, usage, prepayment=prepayment)
+    if entry is None or entry.certificate is None:
+        kind = f"{usage.value}{' top-up' if prepayment else ''}"
+        raise ConfigurationError(f"the PKI has no {kind} certificate of {eui.hex()}")
+    return format_base64(entry.certificate.public_bytes(Encoding.DER))
+
+
+def take_over_daily_reads(sim: Simulation, home: Home, user: SimUser, now: datetime) -> None:
+    """The gaining supplier's daily package for the ESME, at the time the meter's ran before."""
+    config = sim.config
+    window = config.daily_read_window_min * 60
+    default = config.daily_read_from_min * 60 + (home.index * 7919) % window
+    offset = sim.run_offset_s.setdefault(home.esme, default)
+    body = CreateSchedule(
+        frequency="Daily",
+        start_date=now.date(),
+        service_reference="4.8",
+        service_reference_variant="4.8.1",
+        device_id=home.esme,
+        scheduled=previous_day("DSPReadActiveImportProfileData"),
+        execution_start_time=f"{offset // 3600:02d}:{offset // 60 % 60:02d}:{offset % 60:02d}Z",
+    )
+    request = user.request("5.1", body, target=ACB, now=now)
+    user.send(sim.handle, request, now, sr_class=NON_DEVICE)
+
+
+__all__ = [
+    "CosTally",
+    "change_supplier",
+    "cos_body",
+    "gaining_supplier",
+    "plan_changes_of_supplier",
+    "take_over_daily_reads",
+]
