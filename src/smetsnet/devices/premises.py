@@ -20,10 +20,11 @@ addressed to it are delivered to it over the HAN.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from smetsnet.devices.consumption import Fuel, half_hourly_wh
 from smetsnet.devices.core.device import Alert
@@ -46,6 +47,7 @@ class Premises:
     """A premises' devices on one HAN, advanced through time together."""
 
     __slots__ = (
+        "_day",
         "auxiliary",
         "clock",
         "esme",
@@ -80,6 +82,8 @@ class Premises:
         self.gas = gas
         self.auxiliary = auxiliary
         self.outage_since: datetime | None = None
+        #: the consumption model's day being recorded (computed once a day, not per advance)
+        self._day: tuple[date, npt.NDArray[np.uint32]] | None = None
         for device in (ppmid, ihd):
             if device is not None:
                 device.hub, device.esme, device.gas = hub, esme, gas
@@ -130,7 +134,9 @@ class Premises:
             day = self.clock.date()
             first = (self.clock.hour * 60 + self.clock.minute) // 30
             last = min(48, first + int((now - self.clock) / HALF_HOUR))
-            wh = half_hourly_wh(self.seed, day, Fuel.ELECTRICITY)[first:last]
+            if self._day is None or self._day[0] != day:
+                self._day = (day, half_hourly_wh(self.seed, day, Fuel.ELECTRICITY))
+            wh = self._day[1][first:last]
             if self.outage_since is not None:
                 wh = np.zeros_like(wh)
             out += self.esme.record_half_hours(self.clock, wh)

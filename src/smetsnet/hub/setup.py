@@ -191,7 +191,7 @@ def assemble(
                 f"the key material holds no certificate of the {ROLE_NAMES[role]} "
                 f"{format_eui(eui)} named in the registration data"
             )
-    device_certificates = _issue_devices(plan, device_pki, now, hub_keys)
+    device_certificates = issue_devices(plan, device_pki, now, hub_keys)
     device_store = KeyChain(device_pki, hub_keys)
     premises: dict[bytes, Premises] = {}
     technologies: dict[bytes, Technology] = {}
@@ -220,7 +220,7 @@ def assemble(
     )
 
 
-def _issue_devices(
+def issue_devices(
     plan: NetworkPlan, pki: Pki, now: datetime, hub_keys: MemoryKeyStore
 ) -> list[CertificateEntry]:
     """Every device with GBCS credentials gets its keys and certificates (unless the PKI holds

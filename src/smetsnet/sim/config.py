@@ -49,7 +49,7 @@ class SimConfig:
     #: a premises with nothing to do is advanced this often (hours); a message advances it to
     #: its arrival anyway, and prepayment premises and gas meters with queued commands are
     #: advanced on time (see SimulatedNetwork.idle_interval)
-    idle_advance_h: float = 3.0
+    idle_advance_h: float = 12.0
     #: WAN link profiles by technology (see ``smetsnet.hub.build.wan_profiles``)
     wan: dict[str, dict[str, float]] = field(default_factory=dict)
 

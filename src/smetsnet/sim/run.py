@@ -10,6 +10,7 @@ from smetsnet.sim import scenario
 from smetsnet.sim.config import SimConfig
 from smetsnet.sim.engine import Simulation
 from smetsnet.sim.ops_cos import plan_changes_of_supplier
+from smetsnet.sim.ops_install import plan_installs
 from smetsnet.sim.ops_tariffs import plan_tariff_changes
 from smetsnet.sim.report import build_report, write_outputs
 
@@ -23,9 +24,10 @@ def plan(sim: Simulation) -> Callable[[], dict[str, Any]]:
     scenario.plan_outages(sim)
     cos = plan_changes_of_supplier(sim)
     tariffs = plan_tariff_changes(sim)
+    installs = plan_installs(sim)
 
     def outcomes() -> dict[str, Any]:
-        return {"power_cuts": sim.outages, **cos(), **tariffs()}
+        return {"power_cuts": sim.outages, **cos(), **tariffs(), "install": installs()}
 
     return outcomes
 
