@@ -28,7 +28,6 @@ NO_PUBLIC_FACTS = (
     "not yet: no public source gives its GBCS layout (CCS03 also needs the old hub's saved "
     "device log; ECS46c is withdrawn from GBCS)"
 )
-NEEDS_DEVICE_TYPE = "not yet: CCS01 needs the joining device's type from the inventory"
 PARTNER_UNKNOWN = "template data: the join partner it names is no device of the DCC Boxed set-up"
 SENT_AS_ACB = "by design: sent from the ACB's EUI, which is no DUIS user (E1)"
 TYPE_DIFFERS = "set-up: DCC Boxed's A5 is an IHD here, which does not take a join (E11)"
@@ -47,7 +46,6 @@ NOT_ACCEPTED: dict[str, str] = {
     "8.14.4_COMMUNICATIONS_HUB_STATUS_UPDATE_NO_FAULT_RETURN_REQUEST_DUIS.XML": TEMPLATE_DATA,
     "8.4_UPDATE_INVENTORY_REQUEST_DUIS.XML": STATUS,
     "8.6_SERVICE_OPTIN_REQUEST_DUIS.XML": NO_ROLE,
-    "CCS01_8.11_SUCCESS_REQUEST_DUIS.XML": NEEDS_DEVICE_TYPE,
     "CCS03_8.12.1_SUCCESS_REQUEST_DUIS.XML": NO_PUBLIC_FACTS,
     "CS02bACBByACB_8.5_SUCCESS_REQUEST_DUIS.XML": NO_ROLE,
     "CS02fMAC_6.24.1_SUCCESS_REQUEST_DUIS.XML": SENT_AS_ACB,

@@ -28,7 +28,10 @@ from smetsnet.gbcs.dlms import (
 )
 from smetsnet.gbcs.registry import message_code_for
 from smetsnet.hub.translate import Command, translate
+from smetsnet.hub.translate.asn1 import HubContext, HubStateMissing
 from smetsnet.hub.translate.dlms_settings import NeedsInventory, sent_by_acb, with_acb_counter
+from smetsnet.inventory.model import DeviceType
+from tests.hub.test_translate_asn1 import FakeState
 from tests.hub.translate_support import (
     TEMPLATES,
     context_of,
@@ -42,7 +45,7 @@ pytestmark = pytest.mark.skipif(not TEMPLATES.is_dir(), reason="../shared/refere
 #: Templates of the group left untranslated, and why.
 NOT_TRANSLATED = {
     "CCS01_8.11_SUCCESS": "register_device needs the joining device's SMETS device type, which "
-    "the body does not carry (the DCC takes it from its inventory)",
+    "the body does not carry: translated with the hub's inventory only (no RTDS vector to judge)",
     "CCS03_8.12.1_SUCCESS": "the restore parameter is the old CHF's backed-up device log (device "
     "ids and link keys), held by the DCC, not carried by the body",
     "CCS06_8.9_SUCCESS": "same body as CCS05/CCS04 (an empty ReadDeviceLog); which one GBCS "
@@ -379,3 +382,25 @@ def test_reset_of_no_register_is_refused() -> None:
 def test_device_log_addition_says_what_is_missing() -> None:
     with pytest.raises(NeedsInventory, match="device type"):
         command_of("CCS01_8.11_SUCCESS")
+
+
+def test_device_log_addition_takes_the_type_from_the_inventory() -> None:
+    request = request_of("CCS01_8.11_SUCCESS")
+    base = context_of(request)
+    esme = bytes.fromhex("00DB1234567890A0")
+    state = FakeState(types={esme: DeviceType.ESME}, certificates={})
+    fields = {
+        f: getattr(base, f) for f in ("srv", "target", "device_type", "originator", "counter")
+    }
+    command = translate(request, HubContext(**fields, now=base.now, state=state))
+    assert command.use_case == "CCS01"
+    payload = request_payload(command)
+    spec, parameter = payload.specs[0], payload.data[0]
+    assert spec.method_id == 1  # register_device
+    (entry,) = parameter.items
+    eui, install_code, kind = entry.items
+    assert eui.value == esme
+    assert install_code.value == bytes.fromhex("30313233343536373839414243444546")
+    assert kind.value == DeviceType.ESME
+    with pytest.raises(HubStateMissing, match="pre-notify"):
+        translate(request, HubContext(**fields, now=base.now, state=FakeState({}, {})))

@@ -10,9 +10,9 @@ run. Each install, at a daytime moment of its day:
 2. an hour later the installer visits: the premises gets its devices' keys and certificates from
    the world's PKI (as ``hub.setup`` issues them) and is attached to the WAN; the electricity
    supplier sends **8.14.1 Install Success** (CHF and GPF InstalledNotCommissioned);
-   **8.11 Update HAN Device Log** (Add) for each HAN device (the hub does not translate CCS01:
-   the body does not carry the joining device's type; see ``translate/dlms_settings``), so the
-   device log and the meter points' meters are recorded in the inventory directly, and the
+   **8.11 Update HAN Device Log** (Add) for each HAN device (CCS01 to the comms hub, the device
+   type from the pre-notification); the hub does not update its inventory from the answer, so
+   the device log and the meter points' meters are recorded in the inventory directly, and the
    devices' HAN join (no SR: the installer joins them on site) likewise;
 3. **8.1.1 Commission Device** to the ESME (electricity supplier) and the GSME (gas supplier),
    critical (transform, sign, send); when a meter's response arrives, it, and the comms hub
@@ -237,7 +237,7 @@ class _Installs:
         request = user.request("8.11", body, target=home.chf, now=now)
         try:
             answer = user.send(self.sim.handle, request, now)
-        except SimUserError as exc:  # the hub answers CCS01 with HTTP 501 (module docstring)
+        except SimUserError as exc:  # not a DUIS answer (an HTTP error)
             self.failed["8.11 HTTP 501" if "HTTP 501" in str(exc) else "8.11 no answer"] += 1
         else:
             self._expect_or_fail(user, answer, "8.11", job, ())

@@ -50,6 +50,7 @@ from smetsnet.gbcs.dlms import (
 )
 from smetsnet.gbcs.registry import message_code_for
 from smetsnet.hub.translate import Command, Context, NotTranslatable, translator
+from smetsnet.hub.translate.asn1 import HubContext, HubStateMissing
 from smetsnet.hub.translate.body import body_node as _root
 from smetsnet.hub.translate.body import child as _need
 from smetsnet.inventory.model import DeviceType
@@ -89,6 +90,7 @@ SUB_GHZ_CHANNEL_LOG = Obis.parse("0-0:94.44.10.3")
 BOOST_PERIOD = Obis.parse("0-0:94.44.7.255")
 
 RESET = 1  # Extended register method 1
+REGISTER_DEVICE = 1  # ZigBee network control method 1 (CCS01)
 UNREGISTER_DEVICE = 2  # ZigBee network control method 2 (CCS02)
 ACTIVE_DEVICES = 4  # ZigBee network control attribute 4 (CCS05, CCS06)
 DEVICE_LOG_DETAILS = 4  # ZigBee network control method 4 (CCS07)
@@ -540,10 +542,13 @@ _fixed(
 # -- CHF ------------------------------------------------------------------------------------------
 @translator("8.11", CHF)
 def update_han_device_log(body: RequestBody, ctx: Context) -> Command:
-    """CCS02: remove a device from the CHF device log.
+    """CCS01 (Add): register the joining device in the CHF device log; CCS02 (Remove): take it
+    out.
 
-    CCS01 (RequestType Add) is not translated: its register_device parameter needs the joining
-    device's SMETS device type, which the body does not carry (the hub's inventory does).
+    CCS01's register_device parameter is [inferred layout, no RTDS vector] an array of
+    structure{EUI, install code, device type}; the body carries the EUI and install code, the
+    device type is the DCC's to add from its inventory (the device was pre-notified, 12.2), as
+    the DUIS DeviceType value. JoinTimePeriod is the CHF's to apply; we do not send it.
     """
     node = _root(body, "UpdateHANDeviceLog")
     request_type = _text(node, "RequestType")
@@ -551,7 +556,7 @@ def update_han_device_log(body: RequestBody, ctx: Context) -> Command:
     if not isinstance(device, bytes):
         raise DuisSchemaError(f"DeviceID: {device!r} is not an EUI-64")
     if request_type == "Add":
-        raise NeedsInventory(ctx, "CCS01", "the joining device's SMETS device type")
+        return _register_device(node, device, ctx)
     if request_type != "Remove":
         raise DuisSchemaError(f"RequestType: {request_type!r} is not Add or Remove")
     items = [
@@ -560,6 +565,31 @@ def update_han_device_log(body: RequestBody, ctx: Context) -> Command:
         )
     ]
     return _command("CCS02", items, ctx, via_acb=True)
+
+
+def _register_device(node: Node, device: bytes, ctx: Context) -> Command:
+    if not isinstance(ctx, HubContext):
+        raise NeedsInventory(ctx, "CCS01", "the joining device's SMETS device type")
+    kind = ctx.state.device_type(device)
+    if kind is None:
+        raise HubStateMissing(f"CCS01: {device.hex()} is not in the inventory (pre-notify it)")
+    whitelist = _need(node, "AddDeviceToCHFWhitelist")
+    code = _text(whitelist, "InstallCode")
+    try:
+        install_code = bytes.fromhex(code)
+    except ValueError:
+        raise DuisSchemaError(f"InstallCode: {code!r} is not hex") from None
+    entry = Structure(
+        items=(
+            OctetString(value=device),
+            OctetString(value=install_code),
+            Unsigned(value=int(kind)),
+        )
+    )
+    items = [
+        _action(ZIGBEE_NETWORK_CONTROL, CHF_DEVICE_LOG, REGISTER_DEVICE, Array(items=(entry,)))
+    ]
+    return _command("CCS01", items, ctx, via_acb=True)
 
 
 @translator("8.9", CHF)
