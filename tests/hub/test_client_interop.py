@@ -148,7 +148,7 @@ def test_responses_arrive_verified_and_decode_with_the_users_keys(
 from smetsnet.gbcs.codec import decode_and_verify  # noqa: E402
 from smetsnet.gbcs.keystore import KeyUsage  # noqa: E402
 from smetsnet.gbcs.protection import Protection  # noqa: E402
-from smetsnet.hub.service import DCC_PARTIES as _PARTIES  # noqa: E402
+from smetsnet.hub.inventory_state import DCC_PARTIES as _PARTIES  # noqa: E402
 
 DCC_PARTIES = frozenset(_PARTIES.values())
 

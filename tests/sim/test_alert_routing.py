@@ -37,5 +37,5 @@ def test_outage_alerts_go_to_the_distributor_and_a_storm_is_throttled() -> None:
     assert not any(u.alerts for u in suppliers)  # outage alerts are the operator's
     per_code = max(distributor.alerts.values())
     assert per_code <= 2 * limit + 1  # two hourly windows (plus the one that tells the count)
-    assert sim.hub.throttle.held_back > 0
-    assert sim.hub.metrics()["alerts_held_back"] == sim.hub.throttle.held_back
+    assert sim.hub.alerts.throttle.held_back > 0
+    assert sim.hub.metrics()["alerts_held_back"] == sim.hub.alerts.throttle.held_back

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 
@@ -21,6 +21,8 @@ from smetsnet.hub.build_endpoint import PremisesEndpoint
 from smetsnet.hub.interface import Outbound, SyncAnswer
 from smetsnet.hub.service import Hub
 from smetsnet.wan.memory import InMemoryWan
+
+EPOCH_2000 = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class SimulatedNetwork:
@@ -67,8 +69,16 @@ class SimulatedNetwork:
         idle = HALF_HOUR if premises.ppmid is not None else self.idle_interval
         due = premises.clock + idle
         gas = premises.gas
-        if gas is not None and (idle == HALF_HOUR or gas.gpf.queue):
+        if gas is not None and (idle == HALF_HOUR or gas.gpf.queue or gas.gsme.held):
             due = min(due, gas.next_wake)
+        held = [
+            h.due
+            for device in (premises.hub, premises.esme, premises.auxiliary)
+            if device is not None
+            for h in device.held
+        ]
+        if held:  # a future-dated command runs on time (device time: seconds since 2000)
+            due = min(due, EPOCH_2000 + timedelta(seconds=min(held)))
         return due
 
     def _run_premises(self, now: datetime) -> None:
@@ -81,7 +91,9 @@ class SimulatedNetwork:
             if self._next_event(premises) <= now:
                 for wire in premises.advance(now):
                     self.wan.emit(chub, wire, now)
-            heapq.heappush(due, (self._next_event(premises), chub))
+            # Never again at ``now``: a held command a device does not take stays in the past.
+            later = max(self._next_event(premises), now + timedelta(seconds=1))
+            heapq.heappush(due, (later, chub))
 
     # --- DuisService ------------------------------------------------------------------------
 

@@ -22,18 +22,15 @@ CommandFailure. Everything for users goes through the durable :class:`~smetsnet.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import heapq
 import itertools
 import time
 from collections import Counter, deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from smetsnet.duis import MessageId, Node, ResponseMessage
 from smetsnet.duis.bodies import SignedPreCommand
@@ -48,38 +45,32 @@ from smetsnet.duis.errors import (
 from smetsnet.duis.header import format_base64
 from smetsnet.duis.responses import PreCommand
 from smetsnet.duis.xmldsig import IssuerSerial
-from smetsnet.errors import GbcsError, SmetsnetError
-from smetsnet.gbcs.asn1 import Role
+from smetsnet.errors import GbcsError
 from smetsnet.gbcs.builders import apply_mac, build_message
-from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.dlms import AccessRequest
 from smetsnet.gbcs.eui import format_eui
 from smetsnet.gbcs.frame import Cra, decode_frame
 from smetsnet.gbcs.keystore import KeyStore
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER, Protection
-from smetsnet.gbcs.registry import message_code_info
 from smetsnet.hub.access import Accepted, AccessControl
-from smetsnet.hub.alerts import AlertThrottle
+from smetsnet.hub.alerts import AlertRouter, AlertThrottle
 from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
 from smetsnet.hub.interface import TEXT, XML, Outbound, SyncAnswer
+from smetsnet.hub.inventory_state import InventoryState
+from smetsnet.hub.lifecycle_state import Counts, Held, HubConfig, Pending, Queued
 from smetsnet.hub.outbox import Outbox
+from smetsnet.hub.records import HubRecords
 from smetsnet.hub.replies import Content, Replies, command_failure
 from smetsnet.hub.scheduled import scheduled_message, scheduled_request
 from smetsnet.hub.schedules import ScheduleStore
-from smetsnet.hub.traffic import Category, TrafficMeter, category_of
+from smetsnet.hub.traffic import TrafficMeter
 from smetsnet.hub.translate import Command, Context, NotTranslatable, translate
 from smetsnet.hub.translate.asn1 import HubContext, HubStateMissing
 from smetsnet.hub.translate.dlms_settings import with_acb_counter
-from smetsnet.inventory import DeviceType, Inventory, UserRole
+from smetsnet.inventory import DeviceType, Inventory
 from smetsnet.wan.errors import WanError
 from smetsnet.wan.transport import Transport
 
-GBCS_VERSION = "4.0"
-#: The DCC parties the hub originates commands as (test PKI EUIs, DOMAIN.md §0).
-DCC_PARTIES: dict[Role, bytes] = {
-    Role.ACCESS_CONTROL_BROKER: bytes.fromhex("90B3D51F30000002"),
-    Role.TRANSITIONAL_COS: bytes.fromhex("90B3D51F30000004"),
-}
 #: [U] no public source ties a DCC alert code to CommandFailure; N999 is the catch-all code.
 COMMAND_FAILURE_ALERT = "N999"
 LOCAL_DELIVERY = frozenset({2, 3, 6, 7})
@@ -87,77 +78,6 @@ OVER_THE_WAN = frozenset({1, 3, 5, 7})
 #: A schedule's run refused for these ends the schedule: its owner no longer may (E2, E3, E4)
 #: or the device is gone (E5, E19). The DCC removes it and says so (DSPScheduleRemoval).
 SCHEDULE_ENDING_CODES = frozenset({"E2", "E3", "E4", "E5", "E19"})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HubConfig:
-    """How long the hub waits for a device, and how often it tries."""
-
-    response_timeout_s: float = 30.0  # GB's CSP round-trip target RTT4 is 25 s (DOMAIN.md §8)
-    #: A battery gas meter takes its queued commands only when it wakes (about every 30 minutes,
-    #: DOMAIN.md §2.4): commands to a GSME wait that long plus a round trip.
-    gas_response_timeout_s: float = 2_400.0
-    #: Commands a gas meter may have outstanding at once: its gas proxy queues them until the
-    #: meter wakes and drops what does not fit (32 in our GPF), so the hub holds the rest back.
-    gas_outstanding_limit: int = 16
-    max_attempts: int = 3
-    gbcs_version: str = GBCS_VERSION
-    #: alert storm protection: alerts of one code from one device forwarded per hour
-    alert_limit_per_hour: int = 10
-
-
-@dataclass(slots=True, kw_only=True)
-class _Pending:
-    """A command on the WAN, waiting for its device's answer."""
-
-    request_id: MessageId
-    srv: str
-    device: bytes
-    chub: bytes
-    wire: bytes
-    attempts: int = 1
-    deadline: datetime
-    timeout_s: float
-    gas: bool = False
-    schedule_id: int | None = None  # a DCC schedule's run: answered as DSPScheduledMessage
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Queued:
-    """A command held back until its gas meter has room."""
-
-    request_id: MessageId
-    srv: str
-    device: bytes
-    chub: bytes
-    wire: bytes
-    schedule_id: int | None = None
-
-
-@dataclass(slots=True, kw_only=True)
-class _Held:
-    """A DSP-held future-dated request, sent at its execution time."""
-
-    at: datetime
-    request_id: MessageId
-    srv: str
-    device: bytes
-    chub: bytes
-    wire: bytes
-    gas: bool
-
-
-@dataclass(slots=True)
-class _Counts:
-    by_code: Counter[str] = field(default_factory=Counter)
-    responses: int = 0
-    alerts: int = 0
-    duplicates: int = 0
-    retries: int = 0
-    timeouts: int = 0
-    unmatched: int = 0
-    schedule_runs: int = 0
-    schedules_removed: int = 0
 
 
 class Hub:
@@ -188,19 +108,25 @@ class Hub:
         self.nondevice = nondevice
         self.certificates_by_eui = certificates_by_eui or {}
         self.config = config or HubConfig()
-        self._pending: dict[tuple[bytes, int], _Pending] = {}
+        self._pending: dict[tuple[bytes, int], Pending] = {}
         self._deadlines: list[tuple[datetime, int, tuple[bytes, int]]] = []
-        self._held: list[tuple[datetime, int, _Held]] = []
+        self._held: list[tuple[datetime, int, Held]] = []
         self._issued: dict[tuple[bytes, int], bytes] = {}  # (user, counter) -> pre-command
         self._done: set[tuple[bytes, int]] = set()
         self._chub: dict[bytes, bytes] = {}
         self._outstanding: Counter[bytes] = Counter()
         self._dcc_counter = 0
-        self._waiting: dict[bytes, deque[_Queued]] = {}
+        self._waiting: dict[bytes, deque[Queued]] = {}
         self._order = itertools.count()
-        self.counts = _Counts()
+        self.counts = Counts()
         self.traffic = TrafficMeter()
-        self.throttle = AlertThrottle(limit=self.config.alert_limit_per_hour)
+        self.records = HubRecords(self.access.audit, self.traffic)
+        self.alerts = AlertRouter(
+            self.inventory,
+            self.replies,
+            self.records,
+            AlertThrottle(limit=self.config.alert_limit_per_hour),
+        )
 
     @property
     def audit(self) -> AuditLog:
@@ -250,15 +176,7 @@ class Hub:
                 raise NotTranslatable(header.service_reference_variant, DeviceType.CHF)
             answer = self.nondevice.answer(accepted, now)
             self.counts.by_code[answer.response_code] += 1
-            srv = header.service_reference_variant
-            self.traffic.count(
-                day=now.date(),
-                srv=srv,
-                use_case=None,
-                category=category_of(srv),
-                meter=None,
-                kind="duis",
-            )
+            self.records.nondevice(now, header.service_reference_variant)
             return self._xml(
                 self.replies.answer(
                     code=answer.response_code,
@@ -296,7 +214,7 @@ class Hub:
             originator=rid.originator,
             counter=rid.counter,
             now=now,
-            state=_InventoryState(self),
+            state=InventoryState(self),
         )
 
     def next_dcc_counter(self) -> int:
@@ -320,7 +238,7 @@ class Hub:
     def _build(self, ctx: Context, command: Command, *, precommand: bool) -> bytes:
         originator, counter, dcc = ctx.originator, ctx.counter, False
         state = ctx.state if isinstance(ctx, HubContext) else None
-        reserved = state.reserved if isinstance(state, _InventoryState) else None
+        reserved = state.reserved if isinstance(state, InventoryState) else None
         if reserved is not None:
             (originator, counter), dcc = reserved, True
         elif command.supplementary_remote_party_counter is not None:
@@ -382,7 +300,7 @@ class Hub:
         chub = self._comms_hub(accepted.device.eui)
         at = _held_until(accepted, now)
         if at is not None:
-            held = _Held(
+            held = Held(
                 at=at,
                 request_id=header.request_id,
                 srv=accepted.sr.srv,
@@ -417,7 +335,7 @@ class Hub:
         gas: bool = False,
         schedule_id: int | None = None,
     ) -> None:
-        command = _Queued(
+        command = Queued(
             request_id=request_id,
             srv=srv,
             device=device,
@@ -435,12 +353,12 @@ class Hub:
         if gas:
             self._outstanding[device] += 1
         header = decode_frame(wire).header
-        self._count(now, srv, header.message_code, device, "command")
-        self._note(Check.SENT, now, request_id, wire, header.message_code, device)
+        self.records.count(now, srv, header.message_code, device, "command")
+        self.records.message(Check.SENT, now, request_id, wire, header.message_code, device)
         key = (header.originator, header.counter)
         timeout = self.config.gas_response_timeout_s if gas else self.config.response_timeout_s
         deadline = now + timedelta(seconds=timeout)
-        self._pending[key] = _Pending(
+        self._pending[key] = Pending(
             request_id=request_id,
             srv=srv,
             device=device,
@@ -453,7 +371,7 @@ class Hub:
         )
         heapq.heappush(self._deadlines, (deadline, next(self._order), key))
 
-    def _finished(self, pending: _Pending, now: datetime) -> None:
+    def _finished(self, pending: Pending, now: datetime) -> None:
         """A command is answered or given up: a gas meter's next held-back command may go."""
         if not pending.gas:
             return
@@ -597,17 +515,17 @@ class Hub:
             else:
                 self.counts.unmatched += 1
             reason = "a duplicate, dropped" if duplicate else "answers no command, dropped"
-            self._note(
+            self.records.message(
                 Check.RECEIVED, now, None, wire, header.message_code, header.originator, reason
             )
             return
-        self._note(
+        self.records.message(
             Check.RECEIVED, now, pending.request_id, wire, header.message_code, pending.device
         )
         self._done.add(key)
         self._finished(pending, now)
         self.counts.responses += 1
-        self._count(now, pending.srv, header.message_code, pending.device, "response")
+        self.records.count(now, pending.srv, header.message_code, pending.device, "response")
         user = pending.request_id.originator  # the user, also when the DCC originated it
         content: Content = wire
         if pending.schedule_id is not None:
@@ -625,48 +543,10 @@ class Hub:
         self._enqueue(user, xml, now)
 
     def _alert(self, wire: bytes, device: bytes, user: bytes, counter: int, now: datetime) -> None:
-        try:
-            message = decode_message(wire)
-            code = int(getattr(message.payload, "alert_code", 0) or 0)
-        except GbcsError:
-            code = 0
         self.counts.alerts += 1
-        message_code = decode_frame(wire).header.message_code
-        self._count(now, None, message_code, device, "alert")
-        admission = self.throttle.admit(device, code, now)
-        verdict = "forwarded" if admission.forward else "held back (alert storm)"
-        self._note(
-            Check.ALERT, now, None, wire, message_code, device, f"alert 0x{code:04X} {verdict}"
-        )
-        if not admission.forward:
-            return
-        recipient = self._alert_recipient(device, user, now)
-        xml = self.replies.device_alert(
-            device=device,
-            user=recipient,
-            counter=counter,
-            alert_code=code,
-            wire=wire,
-            now=now,
-            throttled_sequence_id=admission.sequence_id,
-            throttled_count=admission.held_back,
-        )
-        self._enqueue(recipient, xml, now)
-
-    def _alert_recipient(self, device: bytes, addressed: bytes, now: datetime) -> bytes:
-        """The user a device alert goes to: the party the device addressed when that is a
-        service user (GBCS gives each alert its remote party: outage and restore to the
-        network operator, billing and credit to the supplier, ...); an alert addressed to
-        the DCC's own parties goes to the device's registered supplier (IS or GS)."""
-        if addressed not in DCC_PARTIES.values() and self.inventory.store.user(addressed):
-            return addressed
-        found = self.inventory.find_device(device)
-        role = UserRole.GS if found is not None and found.type is DeviceType.GSME else UserRole.IS
-        try:
-            holder = self.inventory.who_holds(role, device, now)
-        except SmetsnetError:
-            holder = None
-        return holder or addressed
+        routed = self.alerts.route(wire, device, user, counter, now)
+        if routed is not None:
+            self._enqueue(*routed, now)
 
     def _timeouts(self, now: datetime) -> None:
         while self._deadlines and self._deadlines[0][0] <= now:
@@ -714,58 +594,11 @@ class Hub:
         )
         self._enqueue(user, alert, now)
 
-    def _count(
-        self, now: datetime, srv: str | None, message_code: int, device: bytes, kind: str
-    ) -> None:
-        """One GBCS message in the traffic account (issue 6: by SR, use case, category, day,
-        meter); a device's unprompted message (an alert) is in the alerts category."""
-        info = message_code_info(message_code)
-        use_case = info.use_case if info is not None else None
-        category = Category.ALERTS if srv is None else category_of(srv)
-        self.traffic.count(
-            day=now.date(), srv=srv, use_case=use_case, category=category, meter=device, kind=kind
-        )
-
     # --- the outbox -------------------------------------------------------------------------
 
     def _enqueue(self, user: bytes, xml: bytes, now: datetime) -> None:
         self.outbox.put(user, self.response_urls.get(user), xml, now)
-        self.audit.append(
-            AuditEntry(
-                time=now,
-                request_id=None,
-                user=user,
-                check=Check.RESPONSE,
-                outcome=Outcome.PASS,
-                detail=f"sha256 {hashlib.sha256(xml).hexdigest()[:32]}",
-            )
-        )
-
-    def _note(
-        self,
-        check: Check,
-        now: datetime,
-        request_id: MessageId | None,
-        wire: bytes,
-        message_code: int,
-        device: bytes,
-        reason: str = "",
-    ) -> None:
-        """A GBCS message to or from a device, in the audit chain (its digest, not its bytes)."""
-        self.audit.append(
-            AuditEntry(
-                time=now,
-                request_id=None if request_id is None else str(request_id),
-                user=None if request_id is None else request_id.originator,
-                check=check,
-                outcome=Outcome.FAIL if reason and check is Check.RECEIVED else Outcome.PASS,
-                reason=reason,
-                detail=(
-                    f"device {format_eui(device)} code 0x{message_code:04X} "
-                    f"sha256 {hashlib.sha256(wire).hexdigest()[:32]}"
-                ),
-            )
-        )
+        self.records.response(user, xml, now)
 
     def outbound_due(self, now: datetime, limit: int = 100) -> list[Outbound]:
         return self.outbox.due(now, limit)
@@ -801,7 +634,7 @@ class Hub:
             device_responses=self.counts.responses,
             device_alerts=self.counts.alerts,
             duplicates_dropped=self.counts.duplicates,
-            alerts_held_back=self.throttle.held_back,
+            alerts_held_back=self.alerts.throttle.held_back,
             unmatched=self.counts.unmatched,
             retries=self.counts.retries,
             schedule_runs=self.counts.schedule_runs,
@@ -855,37 +688,6 @@ class NonDeviceAnswerer(Protocol):
     """What ``smetsnet.hub.nondevice.NonDeviceServices`` provides to the engine."""
 
     def answer(self, accepted: Accepted, now: datetime) -> NonDeviceAnswer: ...
-
-
-class _InventoryState:
-    """What translators may look up in the hub (``translate.asn1.HubState``)."""
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        #: (party EUI, counter) once a translator reserved a DCC party's counter.
-        self.reserved: tuple[bytes, int] | None = None
-
-    def device_type(self, device_id: bytes) -> DeviceType | None:
-        found = self.hub.inventory.find_device(device_id)
-        return None if found is None else found.type
-
-    def key_agreement_certificate(self, device_id: bytes) -> bytes | None:
-        for certificate in self.hub.certificates_by_eui.get(device_id, []):
-            try:
-                usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
-            except x509.ExtensionNotFound:
-                continue
-            if usage.key_agreement:
-                return certificate.public_bytes(Encoding.DER)
-        return None
-
-    def originator_counter(self, party: Role) -> int:
-        eui = DCC_PARTIES.get(party)
-        if eui is None:
-            raise HubStateMissing(f"the hub does not act as {party.name}")
-        counter = self.hub.next_dcc_counter()
-        self.reserved = (eui, counter)
-        return counter
 
 
 def _text(status: int, reason: str) -> SyncAnswer:

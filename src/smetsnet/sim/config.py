@@ -44,6 +44,8 @@ class SimConfig:
     firmware_day: int | None = 1
     firmware_stage_share: tuple[float, ...] = (0.1, 0.5, 1.0)
     firmware_halt_failure_rate: float = 0.2
+    #: share of comms hubs whose copy of the image arrives damaged (the meter refuses it)
+    firmware_corruption_rate: float = 0.02
     #: new premises installed and commissioned during the run
     installs: int = 2
     #: a premises with nothing to do is advanced this often (hours); a message advances it to

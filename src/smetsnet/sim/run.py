@@ -10,7 +10,9 @@ from smetsnet.sim import scenario
 from smetsnet.sim.config import SimConfig
 from smetsnet.sim.engine import Simulation
 from smetsnet.sim.ops_cos import plan_changes_of_supplier
+from smetsnet.sim.ops_firmware import plan_firmware_rollout
 from smetsnet.sim.ops_install import plan_installs
+from smetsnet.sim.ops_prepayment import plan_prepayment
 from smetsnet.sim.ops_tariffs import plan_tariff_changes
 from smetsnet.sim.report import build_report, write_outputs
 
@@ -25,9 +27,18 @@ def plan(sim: Simulation) -> Callable[[], dict[str, Any]]:
     cos = plan_changes_of_supplier(sim)
     tariffs = plan_tariff_changes(sim)
     installs = plan_installs(sim)
+    prepayment = plan_prepayment(sim)
+    firmware = plan_firmware_rollout(sim, corruption_rate=sim.config.firmware_corruption_rate)
 
     def outcomes() -> dict[str, Any]:
-        return {"power_cuts": sim.outages, **cos(), **tariffs(), "install": installs()}
+        return {
+            "power_cuts": sim.outages,
+            **cos(),
+            **tariffs(),
+            "install": installs(),
+            "prepayment": prepayment(),
+            **firmware(),
+        }
 
     return outcomes
 

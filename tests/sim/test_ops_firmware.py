@@ -1,0 +1,142 @@
+"""A staged firmware rollout in a running simulation (issue 6): 11.1 distributes a signed image
+to every ESME, 11.3 activates it stage by stage, the new version runs on exactly the meters the
+supplier was told activated it, a corrupted transfer leaves a meter on its old version, and a
+stage that fails too often stops the rollout."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from smetsnet.devices.esme.services import split_image
+from smetsnet.errors import ConfigurationError
+from smetsnet.sim.config import SimConfig
+from smetsnet.sim.engine import Simulation
+from smetsnet.sim.ops_firmware import (
+    NEW_VERSION,
+    FirmwareRollout,
+    corrupted,
+    manufacturer_image,
+    plan_firmware_rollout,
+    stage_plan,
+)
+
+OLD_VERSION = bytes.fromhex("00010000")
+
+
+def _config(**overrides: object) -> SimConfig:
+    values: dict[str, object] = {
+        "premises": 8,
+        "days": 3,
+        "seed": 4,
+        "prepayment_share": 0.0,
+        "on_demand_read_rate": 0.0,
+        "outage_rate": 0.0,
+        "firmware_day": 0,
+        "firmware_stage_share": (0.5, 1.0),
+    }
+    values.update(overrides)
+    return SimConfig(**values)  # type: ignore[arg-type]
+
+
+def _run(config: SimConfig, corruption_rate: float) -> tuple[Simulation, FirmwareRollout]:
+    sim = Simulation(config)
+    rollout = plan_firmware_rollout(sim, corruption_rate=corruption_rate)
+    sim.run()
+    return sim, rollout
+
+
+def _versions(sim: Simulation) -> dict[bytes, bytes]:
+    return {h.esme: sim.network.premises[h.chf].esme.state.firmware for h in sim.world.homes}
+
+
+@pytest.fixture(scope="module")
+def staged() -> tuple[Simulation, FirmwareRollout]:
+    # Never halts (a stage would need every meter to fail), so both stages run.
+    return _run(_config(firmware_halt_failure_rate=1.0), corruption_rate=0.3)
+
+
+def test_the_new_version_runs_on_exactly_the_meters_that_passed(
+    staged: tuple[Simulation, FirmwareRollout],
+) -> None:
+    sim, rollout = staged
+    out = rollout()["firmware"]
+    versions = _versions(sim)
+    changed = {esme for esme, v in versions.items() if v == NEW_VERSION}
+    assert set(versions.values()) <= {OLD_VERSION, NEW_VERSION}
+    assert changed == rollout.activated and changed
+    assert out["activated"] == len(changed)
+    # The seed corrupts some transfers: those meters refused the image and did not change.
+    assert rollout.corrupted and not rollout.corrupted & changed
+    assert {e for e, ok in rollout.receipts.items() if not ok} == rollout.corrupted
+    assert rollout.failed == set(versions) - changed
+    assert out["failed"] == len(versions) - len(changed)
+    assert out | {"activated": 0, "failed": 0} == {
+        "targeted": 8,
+        "distributed": 8 - len(rollout.corrupted),
+        "distribution_failures": len(rollout.corrupted),
+        "transfers": 8,
+        "blocks": 8 * 17,
+        "activated": 0,
+        "failed": 0,
+        "pending": 0,
+        "stages_run": 2,
+        "halted": False,
+        "version": "00020000",
+    }
+
+
+def test_the_meters_held_the_verified_image_and_the_hub_finished_the_distribution(
+    staged: tuple[Simulation, FirmwareRollout],
+) -> None:
+    sim, rollout = staged
+    digest = hashlib.sha256(manufacturer_image()).digest()
+    for home in sim.world.homes:
+        state = sim.network.premises[home.chf].esme.state
+        if home.esme in rollout.corrupted:
+            assert state.firmware_image is None
+        else:
+            held = split_image(state.firmware_image or b"")
+            assert held is not None and held.hash == digest and held.version == NEW_VERSION
+    records = sim.hub.nondevice.records  # type: ignore[union-attr]
+    assert len(records.firmware) == 2  # one 11.1 per supplier
+    assert records.pending_firmware() == []
+    srvs = sim.traffic.by_srv()
+    assert srvs["11.3"] >= len(rollout.activated)
+
+
+def test_a_rollout_that_fails_too_often_halts_after_stage_one() -> None:
+    config = _config(firmware_stage_share=(0.25, 1.0), firmware_halt_failure_rate=0.2)
+    sim, rollout = _run(config, corruption_rate=1.0)
+    out = rollout()["firmware"]
+    assert out["stages_run"] == 1 and out["halted"] is True
+    assert out["activated"] == 0 and out["failed"] == 2  # ceil(0.25 * 8)
+    assert set(_versions(sim).values()) == {OLD_VERSION}
+    # Stage two was never sent: no 11.3 at all (stage one's meters held no valid image).
+    assert "11.3" not in sim.traffic.by_srv()
+    assert rollout.stages == [tuple(rollout.plan[0])]
+
+
+def test_no_rollout_without_a_firmware_day_in_the_run() -> None:
+    sim = Simulation(_config(premises=2, days=1, firmware_day=None))
+    rollout = plan_firmware_rollout(sim)
+    sim.run()
+    assert rollout()["firmware"]["stages_run"] == 0
+    assert set(_versions(sim).values()) == {OLD_VERSION}
+
+
+def test_stages_take_cumulative_shares_and_drop_empty_ones() -> None:
+    targets = [bytes([i]) * 8 for i in range(10)]
+    assert [len(s) for s in stage_plan(targets, (0.1, 0.5, 1.0))] == [1, 4, 5]
+    assert [len(s) for s in stage_plan(targets[:1], (0.1, 0.5, 1.0))] == [1]
+    assert sum(stage_plan(targets, (0.3, 1.0)), ()) == tuple(targets)
+    with pytest.raises(ConfigurationError, match="increasing"):
+        stage_plan(targets, (0.5, 0.4))
+
+
+def test_the_image_is_an_ota_file_of_the_new_version_and_corruption_breaks_it() -> None:
+    image = manufacturer_image()
+    assert image[:4] == bytes.fromhex("1EF1EE0B") and image[14:18] == NEW_VERSION
+    assert int.from_bytes(image[52:56], "little") == len(image)
+    assert corrupted(image) != image and len(corrupted(image)) == len(image)
