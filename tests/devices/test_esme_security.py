@@ -203,8 +203,11 @@ def test_supply_disabled_at_zero_credit_and_rearmed(esme: Esme, pki: Pki, hub: P
     s.payment_mode, s.price, s.balance = "prepayment", 30_000, 100 * 1000  # 30p/kWh, £1
     alerts = esme.record_half_hours(NOW, np.full(48, 500))
     assert s.supply == "disabled"
-    assert _alert_codes(alerts, hub) == [codes.CREDIT_BELOW_DISABLEMENT]
+    # from £1 the credit first falls below the low-credit threshold, then runs out
+    assert _alert_codes(alerts, hub) == [codes.LOW_CREDIT, codes.CREDIT_BELOW_DISABLEMENT]
     assert s.import_wh < 48 * 500
+    again = esme.record_half_hours(NOW + timedelta(days=1), np.full(48, 500))
+    assert again == []  # off already: no alert at every later bill
     out = esme.receive(_top_up(hub, pki, 5 << 32, 500), NOW)
     assert s.supply == "armed" and codes.SUPPLY_ARMED in _alert_codes(out.alerts, hub)
 

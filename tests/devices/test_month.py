@@ -133,7 +133,8 @@ def test_credit_runs_out_then_a_typed_utrn_rearms_the_supply(month_pki: Pki) -> 
             break
     assert all(d > 0 for d in daily)  # credit falls every day
     assert s.supply == "disabled" and s.balance <= 0
-    assert _codes(alerts, month_pki) == [codes.CREDIT_BELOW_DISABLEMENT]
+    # low credit (below £1) on the day it falls under, then the supply cut: once each
+    assert _codes(alerts, month_pki) == [codes.LOW_CREDIT, codes.CREDIT_BELOW_DISABLEMENT]
     cut_at = s.import_wh
     premises.advance(premises.clock + timedelta(days=1))
     assert s.import_wh == cut_at  # nothing flows while disabled

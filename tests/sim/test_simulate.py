@@ -18,7 +18,13 @@ from smetsnet.sim.readings import EPOCH_2000
 from smetsnet.sim.run import simulate
 from smetsnet.sim.world import GAS_SUPPLIER
 
-QUIET = {"tariff_change_day": None, "firmware_day": None, "changes_of_supplier": 0, "installs": 0}
+QUIET = {
+    "tariff_change_day": None,
+    "firmware_day": None,
+    "changes_of_supplier": 0,
+    "installs": 0,
+    "distributor_read_share": 0.0,
+}
 REQUIRED = {
     "premises",
     "days",
@@ -156,3 +162,29 @@ def test_bad_settings_are_named(tmp_path: Path) -> None:
         app, ["simulate", "--config", str(settings), "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2 and "premisses" in result.output
+
+
+def test_the_distributor_sees_demand_per_region_and_half_hour(tmp_path: Path) -> None:
+    """ED reads its sample of meters; its aggregate per region and half-hour is the sum of
+    what those meters recorded."""
+    config = SimConfig.from_dict(
+        {"premises": 6, "days": 3, "seed": 4, **QUIET, "distributor_read_share": 1.0}
+    )
+    _, sim = simulate(config, out=tmp_path)
+    day = config.start + timedelta(days=1)
+    demand = sim.readings.regional_demand(day=day, user=bytes.fromhex("90B3D51F30020000"))
+    got: dict[tuple[int, int], int] = {}
+    for region, start, total in zip(
+        demand.column("region").to_pylist(),
+        demand.column("start").to_pylist(),
+        demand.column("total").to_pylist(),
+        strict=True,
+    ):
+        got[(region, int(start.timestamp()))] = total
+    expected: dict[tuple[int, int], int] = {}
+    for home in sim.world.homes:
+        state = sim.network.premises[home.chf].esme.state
+        for start, wh in _recorded(np.asarray(state.profile_wh), state.profile_start, day).items():
+            key = (int(home.region), start)
+            expected[key] = expected.get(key, 0) + wh
+    assert got == expected and len({r for r, _ in got}) > 1

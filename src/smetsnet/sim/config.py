@@ -28,6 +28,9 @@ class SimConfig:
     #: spread evenly over the window so the burst is a plateau, not a spike)
     daily_read_from_min: int = 60
     daily_read_window_min: int = 240
+    #: share of ESMEs whose half-hours the electricity distributor also reads daily (4.8.1 is
+    #: open to ED): its aggregated demand per region and half-hour
+    distributor_read_share: float = 0.1
     #: per meter and day: a supplier's on-demand read of the registers
     on_demand_read_rate: float = 0.03
     #: per premises and day: a power cut (restored after minutes to hours)
@@ -60,7 +63,12 @@ class SimConfig:
             raise ConfigurationError(f"premises: at least 1, not {self.premises}")
         if self.days < 1:
             raise ConfigurationError(f"days: at least 1, not {self.days}")
-        for name in ("prepayment_share", "on_demand_read_rate", "outage_rate"):
+        for name in (
+            "prepayment_share",
+            "on_demand_read_rate",
+            "outage_rate",
+            "distributor_read_share",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigurationError(f"{name}: a share from 0 to 1, not {value}")

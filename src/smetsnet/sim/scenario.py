@@ -2,7 +2,8 @@
 
 - **daily reading packages**: on the first morning every supplier creates a daily DCC schedule
   (5.1) of 4.8.1 Read Active Import Profile Data for each meter it supplies (the electricity
-  supplier the ESME, the gas supplier the GSME: its package comes through the gas proxy); each
+  supplier the ESME, the gas supplier the GSME: its package comes through the gas proxy), and
+  the electricity distributor one for a sample of ESMEs (its demand per region); each
   run reads the previous day's 48 half-hours and the hub sends it as a DSPScheduledMessage;
 - **on-demand reads**: a supplier reads a meter's registers (4.1.1) during the day;
 - **power cuts**: a premises loses power and gets it back minutes to hours later; the meters
@@ -22,7 +23,7 @@ from smetsnet.duis import Node
 from smetsnet.duis.bodies import CreateSchedule, ReadInstantaneousImportRegisters
 from smetsnet.sim.engine import Simulation, day_starts, spread
 from smetsnet.sim.users import NON_DEVICE, SCHEDULED, Received, SimUser
-from smetsnet.sim.world import ACB, GAS_SUPPLIER, Home
+from smetsnet.sim.world import ACB, DISTRIBUTOR, GAS_SUPPLIER, Home
 
 
 def install_daily_reads(sim: Simulation, homes: list[Home], when: datetime) -> None:
@@ -33,7 +34,10 @@ def install_daily_reads(sim: Simulation, homes: list[Home], when: datetime) -> N
         offset = config.daily_read_from_min * 60 + (home.index * 7919) % window
         sim.run_offset_s[home.esme] = sim.run_offset_s[home.gsme] = offset
         run_time = f"{offset // 3600:02d}:{offset // 60 % 60:02d}:{offset % 60:02d}Z"
-        for user_eui, meter in ((home.electricity_supplier, home.esme), (GAS_SUPPLIER, home.gsme)):
+        readers = [(home.electricity_supplier, home.esme), (GAS_SUPPLIER, home.gsme)]
+        if distributor_reads(home, config.distributor_read_share):
+            readers.append((DISTRIBUTOR, home.esme))
+        for user_eui, meter in readers:
             user = sim.users[user_eui]
             body = CreateSchedule(
                 frequency="Daily",
@@ -46,6 +50,12 @@ def install_daily_reads(sim: Simulation, homes: list[Home], when: datetime) -> N
             )
             request = user.request("5.1", body, target=ACB, now=when)
             user.send(sim.handle, request, when, sr_class=NON_DEVICE)
+
+
+def distributor_reads(home: Home, share: float) -> bool:
+    """Whether the distributor reads this home's half-hours too (a fixed, spread sample: what
+    it needs for demand per region and half-hour, not every meter)."""
+    return (home.index * 2_654_435_761) % 10_000 < share * 10_000
 
 
 def previous_day(element: str) -> Node:

@@ -418,10 +418,14 @@ class SimulatedDevice(ABC):
         ).frame.to_bytes()
 
     def credit_alerts(self, used: metering.Bill) -> list[bytes]:
-        """A meter's 0x8F0F (credit below disablement threshold) when a bill ran out of credit."""
-        if used.ran_out is None:
-            return []
-        return [self.alert(Alert(code=codes.CREDIT_BELOW_DISABLEMENT), used.ran_out)]
+        """A meter's 0x810D (low credit) when a bill took the credit below the low-credit
+        threshold, and 0x8F0F (credit below disablement threshold) when it ran out."""
+        out = []
+        if used.went_low is not None:
+            out.append(self.alert(Alert(code=codes.LOW_CREDIT), used.went_low))
+        if used.ran_out is not None:
+            out.append(self.alert(Alert(code=codes.CREDIT_BELOW_DISABLEMENT), used.ran_out))
+        return out
 
     def alert_payload(self, alert: Alert, now: datetime) -> Payload:
         """The alert's payload (override: a GBZ device builds a GBZ alert). Called after

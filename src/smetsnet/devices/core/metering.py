@@ -30,13 +30,20 @@ class Tariffed(Protocol):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Bill:
     """What a run of half-hours used and cost; ``ran_out``: when the credit ran out and the
-    supply was disabled (None: it did not)."""
+    supply, enabled until then, was disabled (None: it did not); ``went_low``: when the credit
+    fell below the low-credit threshold (None: it did not cross it in this run)."""
 
     demand: npt.NDArray[np.int64]
     cost: npt.NDArray[np.int64]
     ran_out: datetime | None
     #: per tier and per block, for the billing registers (consistent with ``cost``)
     detail: Cost
+    went_low: datetime | None = None
+
+
+#: The low-credit threshold (currency units of 10^-5 GBP): £1. GBCS makes it a meter setting;
+#: no SR of ours sets it, so every prepayment meter uses this (an assumption, not a GB default).
+LOW_CREDIT = 100_000
 
 
 @lru_cache(maxsize=256)
@@ -64,9 +71,14 @@ def bill(
     t0 = seconds_since_2000(start)
     detail = tariff.cost(t0, demand, block_used)
     cost = detail.cost
-    ran_out = None
+    ran_out = went_low = None
     if state.payment_mode == "prepayment" and len(demand):
-        empty = np.flatnonzero(credit - np.cumsum(cost) <= 0)
+        remaining = credit - np.cumsum(cost)
+        if credit >= LOW_CREDIT:
+            low = np.flatnonzero(remaining < LOW_CREDIT)
+            if len(low):
+                went_low = from_seconds_since_2000(t0 + (int(low[0]) + 1) * HALF_HOUR)
+        empty = np.flatnonzero(remaining <= 0)
         if len(empty):
             cut = int(empty[0]) + 1
             demand = demand.copy()
@@ -75,9 +87,12 @@ def bill(
             detail = tariff.cost(t0, demand, block_used)
             cost = detail.cost
             cost[cut:] = 0
+            # Alerted once, when an enabled supply goes off (not at every later bill while
+            # the standing charge keeps the balance below zero).
+            if state.supply == "enabled":
+                ran_out = from_seconds_since_2000(t0 + cut * HALF_HOUR)
             state.supply = "disabled"
-            ran_out = from_seconds_since_2000(t0 + cut * HALF_HOUR)
-    return Bill(demand=demand, cost=cost, ran_out=ran_out, detail=detail)
+    return Bill(demand=demand, cost=cost, ran_out=ran_out, detail=detail, went_low=went_low)
 
 
 def append_profile(
