@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
 from smetsnet.client.credentials import UserCredentials
@@ -121,25 +122,11 @@ class DuisClient:
         counter: int | None = None,
     ) -> Request:
         """A request of SR variant ``srv`` to ``target`` (a device, or :data:`DCC`)."""
-        info = sr_info(srv)
-        if command_variant is None:
-            command_variant = min(info.command_variants & {1, 4, 8} or info.command_variants)
-        header = RequestHeader(
-            request_id=MessageId(
-                originator=self.credentials.eui,
-                target=target,
-                counter=self.next_counter() if counter is None else self._use(counter),
-            ),
-            command_variant=command_variant,
-            service_reference=".".join(srv.split(".")[:2]),
-            service_reference_variant=srv,
-        )
-        return Request(header=header, body=body)
+        counter = self.next_counter() if counter is None else self._use(counter)
+        return build_request(self.credentials.eui, srv, body, target, counter, command_variant)
 
     def sign(self, request: Request) -> bytes:
-        root = to_element(request)
-        sign_element(root, self.credentials.xml_key, self.credentials.xml_certificate)
-        return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+        return signed_xml(request, self.credentials.xml_key, self.credentials.xml_certificate)
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -203,6 +190,37 @@ class DuisClient:
             self.credentials.learn_certificate(eui, certificate)
         self.protection = Protection(self.credentials.keys)
         return len(certificates)
+
+
+def build_request(
+    originator: bytes,
+    srv: str,
+    body: RequestBody,
+    target: bytes,
+    counter: int,
+    command_variant: int | None = None,
+) -> Request:
+    """A request of SR variant ``srv``; without ``command_variant``, the SR's first of 1, 4
+    and 8 (non-critical, transform, non-device) that the catalogue allows."""
+    info = sr_info(srv)
+    if command_variant is None:
+        command_variant = min(info.command_variants & {1, 4, 8} or info.command_variants)
+    header = RequestHeader(
+        request_id=MessageId(originator=originator, target=target, counter=counter),
+        command_variant=command_variant,
+        service_reference=info.service_reference,
+        service_reference_variant=srv,
+    )
+    return Request(header=header, body=body)
+
+
+def signed_xml(
+    request: Request, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate
+) -> bytes:
+    """The request as XML, signed as DUIS asks (enveloped XMLDSig, ECDSA-SHA256)."""
+    root = to_element(request)
+    sign_element(root, key, certificate)
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
 
 
 def verify_response(

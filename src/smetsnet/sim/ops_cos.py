@@ -37,7 +37,7 @@ from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.inventory import UserRole
 from smetsnet.sim.engine import Simulation, spread
 from smetsnet.sim.scenario import previous_day
-from smetsnet.sim.users import NON_DEVICE, Received, SimUser
+from smetsnet.sim.users import NON_DEVICE, Received, SimUser, answer_to
 from smetsnet.sim.world import ACB, ELECTRICITY_SUPPLIERS, Home
 from smetsnet.smki.issue import CaRole
 
@@ -65,11 +65,7 @@ class CosTally:
 
     def listen(self, _user: SimUser, received: Received) -> None:
         """Count a 6.23 whose response says every supplier cell was replaced."""
-        rid = received.response.header.request_id
-        if rid is None or (rid.target, rid.counter) not in self.pending:
-            return
-        self.pending.discard((rid.target, rid.counter))
-        payload = received.gbcs.payload if received.gbcs is not None else None
+        payload = answer_to(self.pending, received)
         if not isinstance(payload, UpdateSecurityCredentialsResponse) or payload.outcome is None:
             return
         if all(o.status == 0 for o in payload.outcome.outcomes):

@@ -27,7 +27,7 @@ from smetsnet.duis.bodies import GenericBody
 from smetsnet.duis.header import format_datetime
 from smetsnet.gbcs.dlms import AccessResponse
 from smetsnet.sim.engine import Simulation, spread
-from smetsnet.sim.users import Received, SimUser
+from smetsnet.sim.users import Received, SimUser, answer_to
 from smetsnet.sim.world import ELECTRICITY_SUPPLIERS, SUPPLIER_A, SUPPLIER_B, Home
 
 _RNG_STREAM = 12  # this operation's stream of the run's seed (scenario.py uses 1 and 2)
@@ -71,11 +71,7 @@ class TariffTally:
 
     def listen(self, _user: SimUser, received: Received) -> None:
         """Count a tariff whose every SET the meter answered with success."""
-        rid = received.response.header.request_id
-        if rid is None or (rid.target, rid.counter) not in self.pending:
-            return
-        self.pending.discard((rid.target, rid.counter))
-        payload = received.gbcs.payload if received.gbcs is not None else None
+        payload = answer_to(self.pending, received)
         if isinstance(payload, AccessResponse) and all(
             r.result == _SUCCESS for r in payload.results
         ):

@@ -17,23 +17,25 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from lxml import etree
 
-from smetsnet.client.session import Answer, ClientError, endpoint_for, verify_response
+from smetsnet.client.session import (
+    Answer,
+    ClientError,
+    build_request,
+    endpoint_for,
+    signed_xml,
+    verify_response,
+)
 from smetsnet.duis import (
-    MessageId,
     Node,
     Request,
     RequestBody,
-    RequestHeader,
     Response,
     ResponseMessage,
-    sr_info,
-    to_element,
 )
 from smetsnet.duis.bodies import SignedPreCommand
 from smetsnet.duis.responses import DCCAlertMessage, DeviceAlertMessage, PreCommand
-from smetsnet.duis.xmldsig import IssuerSerial, sign_element
+from smetsnet.duis.xmldsig import IssuerSerial
 from smetsnet.errors import SmetsnetError
 from smetsnet.gbcs.builders import sign_precommand
 from smetsnet.gbcs.codec import GbcsMessage, decode_and_verify
@@ -127,23 +129,11 @@ class SimUser:
         command_variant: int | None = None,
         top_up: bool = False,
     ) -> Request:
-        info = sr_info(srv)
-        if command_variant is None:
-            command_variant = min(info.command_variants & {1, 4, 8} or info.command_variants)
-        header = RequestHeader(
-            request_id=MessageId(
-                originator=self.eui, target=target, counter=self.next_counter(now, top_up=top_up)
-            ),
-            command_variant=command_variant,
-            service_reference=info.service_reference,
-            service_reference_variant=srv,
-        )
-        return Request(header=header, body=body)
+        counter = self.next_counter(now, top_up=top_up)
+        return build_request(self.eui, srv, body, target, counter, command_variant)
 
     def sign(self, request: Request) -> bytes:
-        root = to_element(request)
-        sign_element(root, self.xml_key, self.xml_certificate)
-        return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+        return signed_xml(request, self.xml_key, self.xml_certificate)
 
     def send(
         self, handle: Handle, request: Request, now: datetime, *, sr_class: str = ON_DEMAND
@@ -282,3 +272,13 @@ __all__ = [
     "SimUser",
     "SimUserError",
 ]
+
+
+def answer_to(pending: set[tuple[bytes, int]], received: Received) -> object | None:
+    """The GBCS payload of a device's answer to one of ``pending``'s requests (device,
+    RequestID counter), which is then no longer pending; None for anything else."""
+    rid = received.response.header.request_id
+    if rid is None or (rid.target, rid.counter) not in pending:
+        return None
+    pending.discard((rid.target, rid.counter))
+    return received.gbcs.payload if received.gbcs is not None else None
