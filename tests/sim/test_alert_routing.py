@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from smetsnet.duis.schema import DuisSchema
 from smetsnet.sim.config import SimConfig
 from smetsnet.sim.engine import Simulation
 from smetsnet.sim.scenario import _power_back, _power_cut
 from smetsnet.sim.world import DISTRIBUTOR
+from tests.support.vectors import REFERENCE, require_reference
 
 QUIET = {
     "tariff_change_day": None,
@@ -35,7 +37,22 @@ def test_outage_alerts_go_to_the_distributor_and_a_storm_is_throttled() -> None:
     assert received > 0
     suppliers = [u for eui, u in sim.users.items() if eui != DISTRIBUTOR]
     assert not any(u.alerts for u in suppliers)  # outage alerts are the operator's
-    per_code = max(distributor.alerts.values())
+    # each cut's last gasp reached the DCC: AD1 (PowerOutageEvent) to the distributor
+    assert distributor.alerts["AD1"] == 25
+    per_code = max(n for code, n in distributor.alerts.items() if code.startswith("0x"))
     assert per_code <= 2 * limit + 1  # two hourly windows (plus the one that tells the count)
     assert sim.hub.alerts.throttle.held_back > 0
     assert sim.hub.metrics()["alerts_held_back"] == sim.hub.alerts.throttle.held_back
+
+
+def test_the_power_outage_alert_is_valid_duis() -> None:
+    schema_folder = REFERENCE / "duis" / "schema"
+    require_reference(schema_folder)
+    sim = Simulation(SimConfig.from_dict({"premises": 1, "days": 1, **QUIET}))
+    home = sim.world.homes[0]
+    told = sim.hub.comms_hub_power_lost(home.chf, sim.start + timedelta(hours=3))
+    assert told == DISTRIBUTOR
+    (outbound,) = sim.hub.outbox.due(sim.start + timedelta(hours=3), 10)
+    assert DuisSchema(schema_folder).errors(outbound.body) == []
+    text = outbound.body.decode()
+    assert "PowerOutageEvent" in text and home.mpan in text and "AD1" in text

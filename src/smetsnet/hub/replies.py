@@ -20,6 +20,7 @@ from smetsnet.duis import (
     ResponseMessage,
     to_element,
 )
+from smetsnet.duis.header import format_datetime
 from smetsnet.duis.responses import PreCommand
 from smetsnet.duis.xmldsig import sign_element
 from smetsnet.gbcs.eui import format_eui
@@ -108,6 +109,23 @@ def command_failure(request_id: MessageId, device: bytes) -> Node:
                 children=(
                     Node(name="CommandRequestID", text=str(request_id)),
                     Node(name="DeviceID", text=format_eui(device)),
+                ),
+            ),
+        ),
+    )
+
+
+def power_outage_event(chub: bytes, since: datetime, mpxn: str) -> Node:
+    """DCCAlert/PowerOutageEvent (AD1): a comms hub lost mains power (its last gasp)."""
+    return Node(
+        name="DCCAlert",
+        children=(
+            Node(
+                name="PowerOutageEvent",
+                children=(
+                    Node(name="CommsHubDeviceID", text=format_eui(chub)),
+                    Node(name="StartDateTime", text=format_datetime(since)),
+                    Node(name="MPxN", text=mpxn),
                 ),
             ),
         ),

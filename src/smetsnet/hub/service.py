@@ -45,7 +45,7 @@ from smetsnet.duis.errors import (
 from smetsnet.duis.header import format_base64
 from smetsnet.duis.responses import PreCommand
 from smetsnet.duis.xmldsig import IssuerSerial
-from smetsnet.errors import GbcsError
+from smetsnet.errors import GbcsError, SmetsnetError
 from smetsnet.gbcs.builders import apply_mac, build_message
 from smetsnet.gbcs.dlms import AccessRequest
 from smetsnet.gbcs.eui import format_eui
@@ -60,19 +60,21 @@ from smetsnet.hub.inventory_state import InventoryState
 from smetsnet.hub.lifecycle_state import Counts, Held, HubConfig, Pending, Queued
 from smetsnet.hub.outbox import Outbox
 from smetsnet.hub.records import HubRecords
-from smetsnet.hub.replies import Content, Replies, command_failure
+from smetsnet.hub.replies import Content, Replies, command_failure, power_outage_event
 from smetsnet.hub.scheduled import scheduled_message, scheduled_request
 from smetsnet.hub.schedules import ScheduleStore
 from smetsnet.hub.traffic import TrafficMeter
 from smetsnet.hub.translate import Command, Context, NotTranslatable, translate
 from smetsnet.hub.translate.asn1 import HubContext, HubStateMissing
 from smetsnet.hub.translate.dlms_settings import with_acb_counter
-from smetsnet.inventory import DeviceType, Inventory
+from smetsnet.inventory import DeviceType, Inventory, MeterKind, UserRole
 from smetsnet.wan.errors import WanError
 from smetsnet.wan.transport import Transport
 
 #: [U] no public source ties a DCC alert code to CommandFailure; N999 is the catch-all code.
 COMMAND_FAILURE_ALERT = "N999"
+#: AD1: a comms hub's power outage, to the electricity distributor (DOMAIN.md §1.6 [inferred])
+POWER_OUTAGE_ALERT = "AD1"
 LOCAL_DELIVERY = frozenset({2, 3, 6, 7})
 OVER_THE_WAN = frozenset({1, 3, 5, 7})
 #: A schedule's run refused for these ends the schedule: its owner no longer may (E2, E3, E4)
@@ -415,6 +417,37 @@ class Hub:
             chub = hubs[0]
         self._chub[device] = chub
         return chub
+
+    def comms_hub_power_lost(self, chub: bytes, now: datetime) -> bytes | None:
+        """The WAN provider reports a comms hub's last gasp (mains lost): the electricity
+        distributor registered for the premises' import MPAN gets DCC alert AD1 with a
+        PowerOutageEvent. Returns the distributor told, or None (no MPAN, no distributor)."""
+        found = self.inventory.find_device(chub)
+        if found is None or found.premises_id is None:
+            return None
+        point = next(
+            (
+                p
+                for p in self.inventory.store.meter_points_at(found.premises_id)
+                if p.kind is MeterKind.IMPORT_MPAN and p.device_eui is not None
+            ),
+            None,
+        )
+        if point is None or point.device_eui is None:
+            return None
+        try:
+            distributor = self.inventory.who_holds(UserRole.ED, point.device_eui, now)
+        except SmetsnetError:
+            return None
+        if distributor is None:
+            return None
+        mpan = point.mpxn
+        alert = self.replies.dcc_alert(
+            code=POWER_OUTAGE_ALERT, alert=power_outage_event(chub, now, mpan), now=now
+        )
+        self.records.count(now, None, 0, chub, "alert")
+        self._enqueue(distributor, alert, now)
+        return distributor
 
     # --- time -------------------------------------------------------------------------------
 

@@ -130,6 +130,9 @@ def _power_cut(sim: Simulation, home: Home, now: datetime) -> None:
     if premises is not None and premises.outage_since is None:
         premises.power_outage(now)
         sim.outages += 1
+        # The comms hub's last gasp reaches the WAN provider, and the DCC tells the distributor.
+        if sim.network.wan.is_reachable(home.chf):
+            sim.hub.comms_hub_power_lost(home.chf, now)
 
 
 def _power_back(sim: Simulation, home: Home, now: datetime) -> None:
