@@ -15,7 +15,7 @@ from smetsnet.sim.config import SimConfig
 
 
 def simulate_command(
-    premises: Annotated[int | None, typer.Option(help="Dual-fuel premises (default 200).")] = None,
+    premises: Annotated[int | None, typer.Option(help="Dual-fuel premises (default 1000).")] = None,
     days: Annotated[int | None, typer.Option(help="Simulated days (default 7).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed: the same seed, the same report.")] = None,
     out: Annotated[

@@ -18,7 +18,7 @@ from smetsnet.errors import ConfigurationError
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimConfig:
-    premises: int = 200
+    premises: int = 1000
     days: int = 7
     seed: int = 1
     start: date = date(2026, 1, 5)
