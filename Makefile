@@ -42,7 +42,7 @@ bench-duis-roundtrip: $(STAMP)
 # The issue's figure is PREMISES=100000 (about half an hour and ~19 GB here today); the default
 # keeps `make bench` to minutes.
 bench-simulate: $(STAMP)
-	$(BIN)/python bench/simulate.py --premises $${PREMISES:-10000} --days 1
+	$(BIN)/python bench/simulate.py --premises $${PREMISES:-10000}
 
 bench-duis: $(STAMP)
 	$(BIN)/python bench/duis_parse.py

@@ -70,6 +70,8 @@ def run() -> Run:
         seed=5,
         prepayment_share=0.6,
         top_up_interval_days=1.0,
+        # half-hourly, so the balance read just before a top-up is the meter's at that moment
+        prepayment_advance_min=30.0,
         on_demand_read_rate=0.0,
         outage_rate=0.0,
     )

@@ -35,14 +35,18 @@ class SimulatedNetwork:
         premises: Mapping[bytes, Premises],
         *,
         idle_interval: timedelta = HALF_HOUR,
+        prepayment_interval: timedelta = HALF_HOUR,
     ) -> None:
         self.hub = hub
         self.wan = wan
         #: How often a premises with nothing to do is advanced (a message advances it anyway,
-        #: to its arrival). Half-hourly by default; a large simulation may say every few hours:
-        #: prepayment premises (a PPMID: credit alerts are due at once) and gas meters with
-        #: commands queued at their gas proxy are still woken on time.
+        #: to its arrival). Half-hourly by default; a large simulation may say every few hours.
+        #: Gas meters with commands queued at their gas proxy, and commands a device holds for
+        #: later, are still woken on time.
         self.idle_interval = idle_interval
+        #: The same for prepayment premises (a PPMID): their credit alerts are raised at the
+        #: half-hour the credit crossed the threshold, and sent when the premises is advanced.
+        self.prepayment_interval = prepayment_interval
         self.premises: dict[bytes, Premises] = {}
         # (next event, comms hub): an entry may be early (a message moved the premises' clock
         # since), never late, so a popped entry is re-checked and pushed back if not yet due.
@@ -66,7 +70,7 @@ class SimulatedNetwork:
             heapq.heappush(self._due, (self._next_event(premises), chub))
 
     def _next_event(self, premises: Premises) -> datetime:
-        idle = HALF_HOUR if premises.ppmid is not None else self.idle_interval
+        idle = self.prepayment_interval if premises.ppmid is not None else self.idle_interval
         due = premises.clock + idle
         gas = premises.gas
         if gas is not None and (idle == HALF_HOUR or gas.gpf.queue or gas.gsme.held):

@@ -55,6 +55,9 @@ class SimConfig:
     #: its arrival anyway, and prepayment premises and gas meters with queued commands are
     #: advanced on time (see SimulatedNetwork.idle_interval)
     idle_advance_h: float = 12.0
+    #: how often a prepayment premises is advanced (minutes): its low-credit and cut-off alerts
+    #: carry the half-hour they happened and reach the supplier at the latest this much later
+    prepayment_advance_min: float = 120.0
     #: WAN link profiles by technology (see ``smetsnet.hub.build.wan_profiles``)
     wan: dict[str, dict[str, float]] = field(default_factory=dict)
 

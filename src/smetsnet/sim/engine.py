@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +54,13 @@ class MeterPoint:
 
 
 class Simulation:
-    """A world of ``config.premises`` homes run for ``config.days`` days (module docstring)."""
+    """A world of ``config.premises`` homes run for ``config.days`` days (module docstring);
+    ``first_home`` numbers them from there (one partition of a larger world: a process of
+    ``bench/simulate.py --workers``)."""
 
-    def __init__(self, config: SimConfig, *, out: Path | None = None) -> None:
+    def __init__(self, config: SimConfig, *, out: Path | None = None, first_home: int = 0) -> None:
         self.config = config
-        self.start = datetime.combine(config.start, time(0, 0), tzinfo=UTC)
+        self.start = datetime.combine(config.start, clock_time(0, 0), tzinfo=UTC)
         self.end = self.start + timedelta(days=config.days)
         self.now = self.start
         self.world: World = build_world(
@@ -64,6 +68,7 @@ class Simulation:
             seed=config.seed,
             start=self.start,
             prepayment_share=config.prepayment_share,
+            first=first_home,
         )
         setup = self.world.setup
         for eui, _, _ in USERS:
@@ -81,7 +86,11 @@ class Simulation:
             setup, seed=config.seed, profiles=wan_profiles(config.wan) or None, audit=audit
         )
         self.network = SimulatedNetwork(
-            self.hub, wan, setup.premises, idle_interval=timedelta(hours=config.idle_advance_h)
+            self.hub,
+            wan,
+            setup.premises,
+            idle_interval=timedelta(hours=config.idle_advance_h),
+            prepayment_interval=timedelta(minutes=config.prepayment_advance_min),
         )
         self.users = {eui: self._user(setup, eui, name) for eui, name, _ in USERS}
         self.meters: dict[bytes, MeterPoint] = {}
@@ -169,13 +178,16 @@ class Simulation:
 
     # --- the loop ---------------------------------------------------------------------------
 
-    def run(self, progress: Callable[[float], None] | None = None) -> None:
-        """Run to the end of the last day; ``progress`` gets the fraction of time done."""
-        import time as wall
-
-        began = wall.perf_counter()
+    def run(
+        self, progress: Callable[[float], None] | None = None, *, until: datetime | None = None
+    ) -> None:
+        """Run to ``until`` (default: the end of the last day, which also finishes the run:
+        readings flushed, audit closed); ``progress`` gets the fraction of time done. A run
+        stopped at ``until`` can go on with another call."""
+        began = time.perf_counter()
+        stop = self.end if until is None else min(until, self.end)
         span = (self.end - self.start).total_seconds()
-        reported = self.start
+        reported = self.now
         while True:
             candidates = [t for t in (self.network.next_due(),) if t is not None]
             if self._events:
@@ -183,7 +195,7 @@ class Simulation:
             if not candidates:
                 break
             step = max(min(candidates), self.now)
-            if step > self.end:
+            if step > stop:
                 break
             self.now = step
             self.network.advance(step)
@@ -194,15 +206,16 @@ class Simulation:
             if progress is not None and step - reported >= timedelta(hours=1):
                 reported = step
                 progress((step - self.start).total_seconds() / span)
-        self.now = self.end
-        self.network.advance(self.end)
-        self._deliver(self.end)
-        if self.readings is not None:
-            self.readings.flush()
-        self.hub.audit.close()
-        self.wall_s = wall.perf_counter() - began
+        self.now = stop
+        self.network.advance(stop)
+        self._deliver(stop)
+        if stop >= self.end:
+            if self.readings is not None:
+                self.readings.flush()
+            self.hub.audit.close()
+        self.wall_s += time.perf_counter() - began
         if progress is not None:
-            progress(1.0)
+            progress((stop - self.start).total_seconds() / span)
 
     def _deliver(self, now: datetime) -> None:
         while True:

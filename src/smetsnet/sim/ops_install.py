@@ -134,7 +134,7 @@ class _Installs:
             config.installs,
             seed=config.seed,
             prepayment_share=config.prepayment_share,
-            first=len(sim.world.homes),
+            first=sim.world.homes[-1].index + 1 if sim.world.homes else 0,
         )
         rng = np.random.default_rng(config.seed * 31 + 17)
         for i, home in enumerate(homes):

@@ -129,13 +129,13 @@ def device_eui(index: int, kind: DeviceType) -> bytes:
 
 
 def plan_homes(count: int, *, seed: int, prepayment_share: float, first: int = 0) -> list[Home]:
-    """``count`` premises from index ``first``, drawn from ``seed``."""
-    rng = random.Random(seed * 1_000_003 + first)
+    """``count`` premises from index ``first``, drawn from ``seed``: each home from its own
+    index, so a partition of a world holds the same homes as the whole world does."""
     regions = list(Region)
     homes = []
     for index in range(first, first + count):
         region = regions[index % len(regions)]
-        prepayment = rng.random() < prepayment_share
+        prepayment = random.Random(seed * 1_000_003 + index).random() < prepayment_share
         kinds = [DeviceType.CHF, DeviceType.GPF, DeviceType.ESME, DeviceType.GSME, DeviceType.IHD]
         if prepayment:
             kinds.append(DeviceType.PPMID)
@@ -203,12 +203,18 @@ def new_pki(at: datetime) -> Pki:
 
 
 def build_world(
-    premises: int, *, seed: int, start: datetime, prepayment_share: float = 0.2
+    premises: int,
+    *,
+    seed: int,
+    start: datetime,
+    prepayment_share: float = 0.2,
+    first: int = 0,
 ) -> World:
-    """A PKI and ``premises`` homes, commissioned and registered a day before ``start``."""
+    """A PKI and ``premises`` homes (indices from ``first``: a partition of a larger world),
+    commissioned and registered a day before ``start``."""
     since = start - timedelta(days=1)
     pki = new_pki(since)
-    homes = plan_homes(premises, seed=seed, prepayment_share=prepayment_share)
+    homes = plan_homes(premises, seed=seed, prepayment_share=prepayment_share, first=first)
     plan = network_plan(homes, since=since, seed=seed)
     setup = assemble(list(pki.bundle), plan, now=since, device_pki=pki)
     return World(setup=setup, homes=tuple(homes), pki=pki, start=start)

@@ -107,7 +107,7 @@ class GasPremises:
         national day wakes 4.8 million gas meters)."""
         first = self.next_wake
         last = first + step * (count - 1)
-        wh = np.concatenate([self._half_hour(first + step * i) for i in range(count)])
+        wh = self._half_hours(first - timedelta(seconds=HALF_HOUR), count)
         gsme = self.gsme
         out = gsme.record_half_hours(first - timedelta(seconds=HALF_HOUR), wh)
         state = gsme.state
@@ -178,6 +178,20 @@ class GasPremises:
         premises = cls(gsme=gsme, gpf=gpf, start=wake, seed=int(data["seed"]))
         premises.next_wake, gpf.mirror = wake, mirror
         return premises
+
+    def _half_hours(self, start: datetime, count: int) -> npt.NDArray[np.uint32]:
+        """Wh used in ``count`` consecutive half-hours from ``start`` (a half-hour boundary)."""
+        parts = []
+        while count > 0:
+            day = start.date()
+            if self._day is None or self._day[0] != day:
+                self._day = (day, half_hourly_wh(self.seed, day, Fuel.GAS))
+            slot = (start.hour * 3600 + start.minute * 60) // HALF_HOUR
+            take = min(count, 48 - slot)
+            parts.append(self._day[1][slot : slot + take])
+            count -= take
+            start += timedelta(seconds=HALF_HOUR * take)
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
     def _half_hour(self, wake: datetime) -> npt.NDArray[np.uint32]:
         """Wh used in the half-hour that ends at ``wake`` (the seeded consumption model)."""
