@@ -282,3 +282,24 @@ def test_long_gap_estimate_never_skips_an_occurrence() -> None:
         day = add_months(start, months)
         moved = store.advance(s.id, after=_at(day) - timedelta(seconds=1))
         assert moved.next_run == _at(day), months
+
+
+def test_schedules_by_owner_and_device_follow_adds_removals_and_reloads() -> None:
+    store = ScheduleStore()
+    other_user, other_device = bytes(7) + b"\x09", bytes(7) + b"\x0a"
+    now = _at(date(2026, 1, 5))
+    mine = _add(store, Frequency.DAILY, date(2026, 1, 6), now)
+    theirs = _add(store, Frequency.DAILY, date(2026, 1, 6), now, owner=other_user)
+    elsewhere = _add(store, Frequency.DAILY, date(2026, 1, 6), now, device=other_device)
+    assert [s.id for s in store.on_device(ESME)] == [mine.id, theirs.id]
+    assert [s.id for s in store.of_owner(USER, ESME)] == [mine.id]
+    assert [s.id for s in store.of_owner(USER)] == [mine.id, elsewhere.id]
+    store.advance(mine.id)  # a run moves the schedule; it is still listed once
+    assert [s.id for s in store.on_device(ESME)] == [mine.id, theirs.id]
+    store.remove(mine.id)
+    assert [s.id for s in store.on_device(ESME)] == [theirs.id]
+    assert store.of_owner(USER, ESME) == []
+    store.remove(elsewhere.id)
+    assert store.on_device(other_device) == []
+    again = ScheduleStore.from_json(store.to_json())
+    assert [s.id for s in again.on_device(ESME)] == [theirs.id]

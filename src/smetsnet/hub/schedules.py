@@ -198,6 +198,9 @@ class ScheduleStore:
         self._by_id: dict[int, Schedule] = {}
         self._heap: list[tuple[datetime, int]] = []  # (next_run, id); stale entries skipped
         self._next_id = 1
+        #: schedule ids per device: "the user's schedules on this device" without a scan (a
+        #: national network holds a schedule or two per meter)
+        self._by_device: dict[bytes, set[int]] = {}
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -252,6 +255,11 @@ class ScheduleStore:
         found = self._by_id.pop(schedule_id, None)
         if found is None:
             raise ScheduleError(f"no schedule {schedule_id}")
+        ids = self._by_device.get(found.device)
+        if ids is not None:
+            ids.discard(schedule_id)
+            if not ids:
+                del self._by_device[found.device]
         return found
 
     def advance(self, schedule_id: int, *, after: datetime | None = None) -> Schedule:
@@ -266,6 +274,7 @@ class ScheduleStore:
 
     def _put(self, schedule: Schedule) -> Schedule:
         self._by_id[schedule.id] = schedule
+        self._by_device.setdefault(schedule.device, set()).add(schedule.id)
         if schedule.next_run is not None:
             heapq.heappush(self._heap, (schedule.next_run, schedule.id))
         return schedule
@@ -283,11 +292,13 @@ class ScheduleStore:
 
     def of_owner(self, owner: bytes, device: bytes | None = None) -> list[Schedule]:
         """The owner's schedules (on one device, if given), by id."""
-        return [s for s in self if s.owner == owner and (device is None or s.device == device)]
+        if device is None:
+            return [s for s in self if s.owner == owner]
+        return [s for s in self.on_device(device) if s.owner == owner]
 
     def on_device(self, device: bytes) -> list[Schedule]:
-        """Every user's schedules on a device (a decommissioned device loses them all)."""
-        return [s for s in self if s.device == device]
+        """Every user's schedules on a device (a decommissioned device loses them all), by id."""
+        return [self._by_id[i] for i in sorted(self._by_device.get(device, ()))]
 
     def _live(self, entry: tuple[datetime, int]) -> bool:
         held = self._by_id.get(entry[1])

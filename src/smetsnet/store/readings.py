@@ -117,6 +117,7 @@ class ReadingsStore:
         self._buffered = 0
         self._seq = self._last_seq()
         self._db = duckdb.connect(":memory:")
+        self._db.execute("SET enable_progress_bar = false")  # a library prints nothing
         # Timestamps come back as TIMESTAMPTZ: render them in UTC, not the machine's zone.
         self._db.execute("SET TimeZone = 'UTC'")
 
