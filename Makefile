@@ -39,10 +39,10 @@ bench-devices: $(STAMP)
 bench-duis-roundtrip: $(STAMP)
 	$(BIN)/python bench/duis_roundtrip.py
 
-# The issue's figure is PREMISES=100000 (about half an hour and ~19 GB here today); the default
-# keeps `make bench` to minutes.
+# The issue's figure is PREMISES=100000 (about half an hour and ~20 GB here, two processes);
+# the default keeps `make bench` to minutes.
 bench-simulate: $(STAMP)
-	$(BIN)/python bench/simulate.py --premises $${PREMISES:-10000}
+	$(BIN)/python bench/simulate.py --premises $${PREMISES:-10000} --workers $${WORKERS:-2}
 
 bench-duis: $(STAMP)
 	$(BIN)/python bench/duis_parse.py
