@@ -20,7 +20,6 @@ arguments of :class:`ServiceBuilder`.
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -31,6 +30,7 @@ import typer
 
 from smetsnet.errors import ConfigurationError, SmetsnetError
 from smetsnet.gbcs.eui import format_eui, parse_eui
+from smetsnet.hub.boxed import read_json_object
 from smetsnet.hub.interface import DuisService
 
 #: Keys of the config file that the command reads itself; the rest goes to the hub as is.
@@ -87,18 +87,6 @@ def _check_url(url: str, what: str) -> str:
     return url
 
 
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigurationError(f"--config {path}: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"--config {path}: not JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"--config {path}: expected a JSON object at the top")
-    return data
-
-
 def _config_path(data: Mapping[str, Any], key: str, folder: Path) -> Path | None:
     value = data.get(key)
     if value is None:
@@ -119,7 +107,7 @@ def load_serve_options(
 ) -> ServeOptions:
     """Merge the config file and the command line (which wins); the edge's own settings (host,
     port, ...) are the defaults here, for the caller to ``dataclasses.replace``."""
-    data = _read_config(config_file) if config_file is not None else {}
+    data = read_json_object(config_file) if config_file is not None else {}
     folder = config_file.parent if config_file is not None else Path()
     urls: dict[bytes, str] = {}
     file_urls = data.get("response_urls", {})

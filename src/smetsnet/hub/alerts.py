@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from smetsnet.errors import GbcsError, SmetsnetError
 from smetsnet.gbcs.codec import decode_message
-from smetsnet.gbcs.frame import decode_frame
+from smetsnet.gbcs.frame import GroupingHeader
 from smetsnet.hub.audit import Check
 from smetsnet.hub.inventory_state import DCC_PARTIES
 from smetsnet.hub.records import HubRecords
@@ -95,13 +95,15 @@ class AlertRouter:
         self.throttle = throttle
 
     def route(
-        self, wire: bytes, device: bytes, addressed: bytes, counter: int, now: datetime
+        self, wire: bytes, header: GroupingHeader, now: datetime
     ) -> tuple[bytes, bytes] | None:
+        """``header``: the alert's grouping header, already read by the hub."""
+        device, addressed, counter = header.originator, header.recipient, header.counter
+        message_code = header.message_code
         try:
             code = int(getattr(decode_message(wire).payload, "alert_code", 0) or 0)
         except GbcsError:
             code = 0
-        message_code = decode_frame(wire).header.message_code
         self.records.count(now, None, message_code, device, "alert")
         admission = self.throttle.admit(device, code, now)
         verdict = "forwarded" if admission.forward else "held back (alert storm)"

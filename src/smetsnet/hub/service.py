@@ -49,7 +49,7 @@ from smetsnet.errors import GbcsError, SmetsnetError
 from smetsnet.gbcs.builders import apply_mac, build_message
 from smetsnet.gbcs.dlms import AccessRequest
 from smetsnet.gbcs.eui import format_eui
-from smetsnet.gbcs.frame import Cra, decode_frame
+from smetsnet.gbcs.frame import Cra, GroupingHeader, decode_frame
 from smetsnet.gbcs.keystore import KeyStore
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER, Protection
 from smetsnet.hub.access import Accepted, AccessControl
@@ -537,7 +537,7 @@ class Hub:
             self.counts.unmatched += 1
             return
         if header.cra is Cra.ALERT:
-            self._alert(wire, header.originator, header.recipient, header.counter, now)
+            self._alert(wire, header, now)
             return
         key = (header.recipient, header.counter)
         pending = self._pending.pop(key, None)
@@ -575,9 +575,9 @@ class Hub:
         )
         self._enqueue(user, xml, now)
 
-    def _alert(self, wire: bytes, device: bytes, user: bytes, counter: int, now: datetime) -> None:
+    def _alert(self, wire: bytes, header: GroupingHeader, now: datetime) -> None:
         self.counts.alerts += 1
-        routed = self.alerts.route(wire, device, user, counter, now)
+        routed = self.alerts.route(wire, header, now)
         if routed is not None:
             self._enqueue(*routed, now)
 

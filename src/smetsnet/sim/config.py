@@ -7,13 +7,13 @@ alerts. A JSON ``--config`` file may set any field (unknown keys are refused, na
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from smetsnet.errors import ConfigurationError
+from smetsnet.hub.boxed import read_json_object
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,15 +87,7 @@ class SimConfig:
 
     @classmethod
     def from_file(cls, path: Path) -> SimConfig:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigurationError(f"{path}: not JSON ({exc})") from None
-        if not isinstance(document, dict):
-            raise ConfigurationError(f"{path}: a JSON object of settings expected")
-        return cls.from_dict(document, source=str(path))
+        return cls.from_dict(read_json_object(path), source=str(path))
 
     @classmethod
     def from_dict(cls, document: dict[str, Any], *, source: str = "config") -> SimConfig:

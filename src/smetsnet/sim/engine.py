@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from smetsnet.duis.xmldsig import certificate_index
 from smetsnet.errors import ConfigurationError
@@ -50,7 +50,6 @@ class MeterPoint:
     mpxn: str
     fuel: str
     region: int
-    home: Home
 
 
 class Simulation:
@@ -129,17 +128,16 @@ class Simulation:
 
     def add_home(self, home: Home) -> None:
         self.meters[home.esme] = MeterPoint(
-            mpxn=home.mpan, fuel="electricity", region=int(home.region), home=home
+            mpxn=home.mpan, fuel="electricity", region=int(home.region)
         )
-        self.meters[home.gsme] = MeterPoint(
-            mpxn=home.mprn, fuel="gas", region=int(home.region), home=home
-        )
+        self.meters[home.gsme] = MeterPoint(mpxn=home.mprn, fuel="gas", region=int(home.region))
 
     def handle(self, xml: bytes, endpoint: str, now: datetime) -> SyncAnswer:
         """A user's POST, as ``serve`` takes it."""
         return self.network.handle(xml, endpoint=endpoint, now=now)
 
-    def device_key(self, eui: bytes, usage: KeyUsage) -> Any:
+    def device_key(self, eui: bytes, usage: KeyUsage) -> ec.EllipticCurvePublicKey | None:
+        """A device's public key as the SMKI look-up gives it (the world's hub keys)."""
         return self.world.setup.hub_keys.public_key(eui, usage)
 
     # --- events -----------------------------------------------------------------------------

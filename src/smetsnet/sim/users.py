@@ -168,10 +168,6 @@ class SimUser:
         sr_class = FUTURE_DATED if _future_dated(request, now) else ON_DEMAND
         return self.send(handle, follow, now, sr_class=sr_class)
 
-    def expect(self, device: bytes, counter: int, at: datetime, sr_class: str, srv: str) -> None:
-        """Expect an answer we did not request ourselves (a DCC schedule's run)."""
-        self._sent[(device, counter)] = _Sent(at=at, sr_class=sr_class, srv=srv)
-
     def _post(self, handle: Handle, xml: bytes, endpoint: str, now: datetime) -> Answer:
         sync = handle(xml, endpoint, now)
         if sync.content_type != "application/xml":
@@ -230,9 +226,6 @@ class SimUser:
             else:
                 self.checks.signatures_verified += 1
         return message
-
-    def outstanding(self) -> int:
-        return len(self._sent)
 
 
 def _payload(body: object) -> tuple[bytes | None, int | None]:
