@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench bench-gbcs bench-inventory bench-devices bench-duis bench-duis-roundtrip bench-simulate fuzz clean
+.PHONY: run test lint typecheck bench bench-gbcs bench-inventory bench-devices bench-duis bench-duis-roundtrip bench-simulate bench-readings fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 # Every benchmark prints its own figures; `make bench` runs them all (a few minutes).
-bench: bench-gbcs fuzz bench-devices bench-duis bench-duis-roundtrip bench-inventory bench-simulate
+bench: bench-gbcs fuzz bench-devices bench-duis bench-duis-roundtrip bench-inventory bench-simulate bench-readings
 
 bench-gbcs: $(STAMP)
 	$(BIN)/python bench/gbcs_decode.py --cold-caches
@@ -43,6 +43,9 @@ bench-duis-roundtrip: $(STAMP)
 # the default keeps `make bench` to minutes.
 bench-simulate: $(STAMP)
 	$(BIN)/python bench/simulate.py --premises $${PREMISES:-10000} --workers $${WORKERS:-2}
+
+bench-readings: $(STAMP)
+	$(BIN)/python bench/readings.py --meters 20000
 
 bench-duis: $(STAMP)
 	$(BIN)/python bench/duis_parse.py
