@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -101,26 +102,37 @@ def _serve(port: int, receiver_url: str, users: int, per_user: int, conn: Any) -
 
 
 async def _run(
-    lanes: list[list[tuple[str, bytes]]], base_url: str, arrived: dict[str, float]
+    lanes: list[list[tuple[str, bytes]]],
+    base_url: str,
+    arrived: dict[str, float],
+    rate: float | None = None,
 ) -> tuple[dict[str, float], float]:
+    """Send every lane's requests (each lane in counter order, the next once the last is
+    acknowledged); ``rate`` spaces them to that many SR/s in all, else as fast as acknowledged."""
     sent: dict[str, float] = {}
     total = sum(len(lane) for lane in lanes)
-    limits = httpx.Limits(max_connections=len(lanes), max_keepalive_connections=len(lanes))
-    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+    interval = len(lanes) / rate if rate else 0.0
+    connector = aiohttp.TCPConnector(limit=len(lanes))
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
 
-        async def lane_worker(lane: list[tuple[str, bytes]]) -> None:
-            for rid, xml in lane:  # in counter order: the next goes once this one is answered
+        async def lane_worker(index: int, lane: list[tuple[str, bytes]]) -> None:
+            first = start + index * interval / len(lanes)
+            for k, (rid, xml) in enumerate(lane):
+                if interval:
+                    await asyncio.sleep(max(0.0, first + k * interval - time.perf_counter()))
                 sent[rid] = time.perf_counter()
-                reply = await http.post(
+                async with http.post(
                     f"{base_url}/api/v1/serviceS",
-                    content=xml,
+                    data=xml,
                     headers={"Content-Type": "application/xml"},
-                )
-                if reply.status_code != 200 or b">I99<" not in reply.content:
-                    raise SystemExit(f"unexpected answer {reply.status_code}: {reply.text[-300:]}")
+                ) as reply:
+                    body = await reply.read()
+                if reply.status != 200 or b">I99<" not in body:
+                    raise SystemExit(f"unexpected answer {reply.status}: {body[:900]!r}")
 
         start = time.perf_counter()
-        await asyncio.gather(*(lane_worker(lane) for lane in lanes))
+        await asyncio.gather(*(lane_worker(i, lane) for i, lane in enumerate(lanes)))
         acked = time.perf_counter() - start
         print(f"  all {total} acknowledged (I99) after {acked:.2f} s: {total / acked:,.0f} SR/s")
         deadline = time.perf_counter() + 120
@@ -163,6 +175,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--users", type=int, default=32, help="concurrent lanes (users)")
     parser.add_argument("--port", type=int, default=18079)
+    parser.add_argument(
+        "--rate", type=float, default=None, help="offered SR/s (default: as fast as acknowledged)"
+    )
     parser.add_argument("--profile", type=int, default=800, help="in-process requests (0: skip)")
     args = parser.parse_args()
     if not TEMPLATE.is_file():
@@ -202,7 +217,7 @@ def main() -> int:
     warm = [lane[:5] for lane in lanes]
     asyncio.run(_run(warm, base, arrived))
     timed = [lane[5:] for lane in lanes]
-    sent, start = asyncio.run(_run(timed, base, arrived))
+    sent, start = asyncio.run(_run(timed, base, arrived, args.rate))
     done_at = [arrived[r] for r in sent if r in arrived]
     end = max(done_at) if done_at else time.perf_counter()
     latencies = sorted((arrived[r] - sent[r]) * 1000 for r in sent if r in arrived)

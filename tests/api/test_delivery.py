@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -22,7 +21,7 @@ from starlette.testclient import TestClient
 
 from smetsnet.api import CallMode, DeliverySettings, DeliveryStats, HubCaller, OutboxPump
 from smetsnet.api.app import create_app
-from smetsnet.api.delivery import FailureKind, make_client
+from smetsnet.api.delivery import FailureKind, HttpPoster, Poster, PostOutcome
 from smetsnet.errors import ConfigurationError
 from smetsnet.hub.interface import XML
 from tests.api import FakeHub
@@ -200,15 +199,23 @@ def test_shutdown_reports_posts_in_flight_as_failed() -> None:
     assert hub.violations == []
 
 
-# The pump driven directly, with mock transports ------------------------------------------------
+# The pump driven directly -----------------------------------------------------------------------
 
 
-def _pump(
-    hub: FakeHub, handler: httpx.MockTransport, now: datetime, tick: float = 0.01
-) -> OutboxPump:
+class FakePoster:
+    """Answers every POST ok and records the URLs."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    async def post(self, url: str, body: bytes) -> PostOutcome:
+        self.urls.append(url)
+        return PostOutcome(True)
+
+
+def _pump(hub: FakeHub, poster: Poster, now: datetime, tick: float = 0.01) -> OutboxPump:
     config = DeliverySettings(tick=tick)
-    client = make_client(config, handler)
-    return OutboxPump(hub, HubCaller(CallMode.INLINE), lambda: now, client, config, DeliveryStats())
+    return OutboxPump(hub, HubCaller(CallMode.INLINE), lambda: now, poster, config, DeliveryStats())
 
 
 async def _drain(pump: OutboxPump) -> None:
@@ -217,37 +224,74 @@ async def _drain(pump: OutboxPump) -> None:
     await pump.flush()  # successes are reported to the hub in batches
 
 
+async def _garbage_server() -> tuple[asyncio.Server, int]:
+    """A TCP server that answers anything with bytes that are not HTTP."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)
+        writer.write(b"this is not HTTP\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
 @pytest.mark.anyio
 async def test_timeouts_and_other_errors_are_failures_with_a_reason() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/slow":
-            raise httpx.ReadTimeout("no answer", request=request)
-        if request.url.path == "/odd":
-            raise httpx.RemoteProtocolError("garbage", request=request)
-        return httpx.Response(204)
+    now = datetime(2024, 5, 1, tzinfo=UTC)
+    hub = FakeHub()
+    slow = Receiver(delay=1.0)
+    garbage, garbage_port = await _garbage_server()
+    poster = HttpPoster(DeliverySettings(timeout=0.2))
+    try:
+        with serving(slow) as slow_url, serving(Receiver()) as fine_url:
+            hub.queue(slow_url, b"<m/>", now)
+            hub.queue(f"http://127.0.0.1:{garbage_port}/r", b"<m/>", now)
+            hub.queue(fine_url, b"<m/>", now)
+            hub.queue("not a url at all", b"<m/>", now)
+            hub.queue(f"http://127.0.0.1:{_free_port()}/r", b"<m/>", now)  # nobody listens
+            pump = _pump(hub, poster, now)
+            await pump.tick()
+            await _drain(pump)
+    finally:
+        garbage.close()
+        await poster.close()
+    reasons = dict(hub.failures)
+    assert "timeout" in reasons[1] and "0.2 s" in reasons[1]
+    assert f"127.0.0.1:{garbage_port}" in reasons[2]
+    assert hub.messages[3].delivered
+    assert "not a url at all" in reasons[4]
+    assert "connection error" in reasons[5]
+    assert dict(pump.stats.failed) == {
+        FailureKind.TIMEOUT: 1,
+        FailureKind.OTHER: 2,
+        FailureKind.CONNECT: 1,
+    }
+    assert hub.violations == []
+
+
+@pytest.mark.anyio
+async def test_a_poster_that_raises_is_a_failure_not_a_lost_message() -> None:
+    class Broken:
+        async def post(self, url: str, body: bytes) -> PostOutcome:
+            raise RuntimeError("the poster broke")
 
     now = datetime(2024, 5, 1, tzinfo=UTC)
     hub = FakeHub()
-    for path in ("/slow", "/odd", "/fine"):
-        hub.queue(f"http://user{path}", b"<m/>", now)
-    hub.queue("not a url at all", b"<m/>", now)
-    pump = _pump(hub, httpx.MockTransport(handler), now)
+    ident = hub.queue("http://user/r", b"<m/>", now)
+    pump = _pump(hub, Broken(), now)
     await pump.tick()
     await _drain(pump)
-    reasons = dict(hub.failures)
-    assert "timeout" in reasons[1]
-    assert "RemoteProtocolError" in reasons[2]
-    assert hub.messages[3].delivered
-    assert "not a url at all" in reasons[4]
-    assert dict(pump.stats.failed) == {FailureKind.TIMEOUT: 1, FailureKind.OTHER: 2}
-    assert hub.violations == []
+    assert hub.failures == [(ident, "RuntimeError posting to http://user/r: the poster broke")]
+    assert hub.undelivered() == [ident]
 
 
 @pytest.mark.anyio
 async def test_the_wait_follows_next_due_within_the_tick() -> None:
     now = datetime(2024, 5, 1, tzinfo=UTC)
     hub = FakeHub()
-    pump = _pump(hub, httpx.MockTransport(lambda r: httpx.Response(200)), now, tick=0.5)
+    pump = _pump(hub, FakePoster(), now, tick=0.5)
     assert await pump.tick() == 0.5  # nothing pending
     hub.due_at = now + timedelta(milliseconds=30)
     assert await pump.tick() == pytest.approx(0.03)
@@ -263,10 +307,12 @@ async def test_a_failing_advance_does_not_stop_deliveries() -> None:
     now = datetime(2024, 5, 1, tzinfo=UTC)
     hub = FakeHub(fail_advance=True)
     hub.queue("http://user/r", b"<m/>", now)
-    pump = _pump(hub, httpx.MockTransport(lambda r: httpx.Response(200)), now)
+    poster = FakePoster()
+    pump = _pump(hub, poster, now)
     await pump.tick()
     await _drain(pump)
     assert hub.messages[1].delivered
+    assert poster.urls == ["http://user/r"]
     assert pump.stats.loop_errors == 1
 
 
