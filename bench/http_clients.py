@@ -16,7 +16,7 @@ import multiprocessing
 import resource
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 BODY = b"x" * 3000
@@ -93,7 +93,7 @@ def main() -> int:
             if time.monotonic() > deadline:
                 raise SystemExit("the test server did not start") from None
             time.sleep(0.05)
-    clients: dict[str, Callable[[str, int, int], Awaitable[None]]] = {
+    clients: dict[str, Callable[[str, int, int], Coroutine[Any, Any, None]]] = {
         "httpx": _with_httpx,
         "aiohttp": _with_aiohttp,
     }
