@@ -77,7 +77,14 @@ def run() -> Run:
     )
     sim = Simulation(config)
     tally = plan_prepayment(sim)
-    probe = Probe(home=next(h for h in sim.world.homes if h.prepayment))
+    # A home without debt that buys enough: its credit moves by exactly what it tops up.
+    probe = Probe(
+        home=next(
+            h
+            for h in sim.world.homes
+            if h.esme in tally.homes and h.esme not in tally.in_debt | tally.short
+        )
+    )
     noon = sim.start + timedelta(days=1, hours=12)
 
     def top_up(now: datetime) -> None:
@@ -168,6 +175,7 @@ def test_credit_is_top_ups_less_what_the_tariff_charged_for_the_recorded_use(run
     for home in (h for h in sim.world.homes if h.prepayment):
         state = sim.network.premises[home.chf].esme.state
         assert state.supply == "enabled"  # credit never ran out (tops up daily)
+        assert state.emergency_granted == state.accumulated_debt == 0
         credited = sum(t.pence for t in tally.accepted if t.esme == home.esme)
         # Billed from the half-hour of the set-up (price and mode arrived within it).
         first = seconds_since_2000(tally.set_up_at[home.esme]) // HALF_HOUR * HALF_HOUR
@@ -176,7 +184,9 @@ def test_credit_is_top_ups_less_what_the_tariff_charged_for_the_recorded_use(run
         assert wh.sum() > 0 and len(wh) >= 2 * 48 - 1
         charged = int((wh * PRICE // 1000 + STANDING_CHARGE // 48).sum())
         assert state.billed == charged
-        assert state.balance == credited * UNITS_PER_PENNY - charged
+        recovered = sum(state.debt_recovered)
+        assert (recovered > 0) is (home.esme in tally.in_debt)
+        assert state.balance == credited * UNITS_PER_PENNY - charged - recovered
     assert run.outcomes["meters_disabled"] == run.outcomes["credit_exhausted_alerts"] == 0
 
 
@@ -192,7 +202,8 @@ def test_credit_running_out_cuts_the_supply_until_the_consumer_tops_up() -> None
         outage_rate=0.0,
     )
     sim = Simulation(config)
-    tally = plan_prepayment(sim, first_credit_pence=200)  # £2: gone within a day
+    # £2: gone within a day; no emergency credit to fall back on.
+    tally = plan_prepayment(sim, first_credit_pence=200, emergency_credit_limit=0)
     sim.run()
     out = tally()
     homes = list(sim.world.homes)
@@ -203,7 +214,11 @@ def test_credit_running_out_cuts_the_supply_until_the_consumer_tops_up() -> None
     for home in homes:
         state = sim.network.premises[home.chf].esme.state
         credited = sum(t.pence for t in tally.accepted if t.esme == home.esme)
-        assert state.balance == credited * UNITS_PER_PENNY - state.billed
+        # Charges that fell due with no credit (the standing charge while off) were owed, then
+        # paid from the consumer's top-up; debt recovered went to the supplier, not the bill.
+        assert state.emergency_granted == 0
+        position = state.balance - state.accumulated_debt + sum(state.debt_recovered)
+        assert position == credited * UNITS_PER_PENNY - state.billed
         # Each half-hour recorded either what the home used or, while it was off, nothing.
         premises = sim.network.premises[home.chf]
         first = seconds_since_2000(tally.set_up_at[home.esme]) // HALF_HOUR * HALF_HOUR

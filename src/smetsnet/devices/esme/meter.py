@@ -19,11 +19,13 @@ import numpy.typing as npt
 
 from smetsnet.devices.core import alerts as codes
 from smetsnet.devices.core import metering
+from smetsnet.devices.core import prepayment as account
 from smetsnet.devices.core.device import Alert, Execution, SimulatedDevice, UnsupportedCommand
 from smetsnet.devices.core.keys import DeviceKeys, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection
 from smetsnet.devices.core.schedule import Held, cancel
-from smetsnet.devices.esme import future, services
+from smetsnet.devices.core.tariff import Cost
+from smetsnet.devices.esme import future, prepayment, services
 from smetsnet.devices.esme.cosem import (
     ACTION,
     OTHER,
@@ -34,7 +36,13 @@ from smetsnet.devices.esme.cosem import (
     date_window,
 )
 from smetsnet.devices.esme.objects import esme_objects
-from smetsnet.devices.esme.state import PENCE, PROFILE_CAPACITY, UTRN_CACHE, EsmeState
+from smetsnet.devices.esme.state import (
+    HALF_HOUR,
+    PENCE,
+    PROFILE_CAPACITY,
+    UTRN_CACHE,
+    EsmeState,
+)
 from smetsnet.devices.esme.tariff import esme_tariff
 from smetsnet.errors import GbcsEncodeError, GbcsError, GbcsSecurityError
 from smetsnet.gbcs import crypto
@@ -294,34 +302,69 @@ class Esme(SimulatedDevice):
             return OTHER
         cache.append(counter)
         del cache[:-UTRN_CACHE]
-        self.state.balance += ptut.pence * PENCE
+        prepayment.credit_top_up(self.state, ptut.pence * PENCE, ctx.alerts)
         return SUCCESS
 
     # -- the physical side ----------------------------------------------------------------------
+    def activate_emergency_credit(self, now: datetime) -> TopUpResult:
+        """The consumer takes emergency credit at the meter or on the PPMID: granted when the
+        meter allows it (:func:`.prepayment.take_emergency_credit`), with its alerts."""
+        raised: list[Alert] = []
+        accepted = prepayment.take_emergency_credit(self.state, raised)
+        return TopUpResult(accepted=accepted, alerts=[self.alert(a, now) for a in raised])
+
     def record_half_hours(self, start: datetime, wh: npt.ArrayLike) -> list[bytes]:
         """Consumption of consecutive half-hours from ``start``: registers (total, per TOU tier,
-        per block), profile, billing at the tariff ECS01a/b set, prepayment (supply disabled
-        when credit runs out: no consumption after that). Returns the alerts raised (0x8F0F
-        credit below disablement threshold)."""
+        per block), profile, billing at the tariff ECS01a/b set. In prepayment the charges and
+        the time-debt instalments are drawn from the credit (:mod:`.prepayment`); the supply is
+        disabled when the credit is gone (nothing used after that). Returns the alerts raised
+        (low credit, emergency credit available / exhausted, debt cleared, 0x8F0F)."""
         s = self.state
-        tariff = esme_tariff(s.objects, s.standing_charge)
-        used = metering.bill(start, wh, s, s.balance, tariff, s.block_used)
-        s.tier_wh = s.tier_wh + used.detail.tier_wh
-        s.block_wh = s.block_wh + used.detail.block_wh
-        s.block_used = used.detail.block_used
-        cost = int(used.cost.sum())
-        if s.payment_mode == "prepayment":
-            s.balance -= cost
-        s.billed += cost
-        s.import_wh += int(used.demand.sum())
+        tariff = esme_tariff(s.objects, s.standing_charge) or metering.single_rate(
+            s.price, s.standing_charge
+        )
+        if s.payment_mode != "prepayment":
+            used = metering.bill(start, wh, s, s.balance, tariff, s.block_used)
+            self._register(start, used.demand, used.detail)
+            return []
+        t0 = seconds_since_2000(start)
+        demand = np.asarray(wh, dtype=np.int64)
+        enabled = s.supply == "enabled"
+        if not enabled:
+            demand = np.zeros_like(demand)
+        detail = tariff.cost(t0, demand, s.block_used)
+        # What each half-hour costs with nothing used (after a cut): the standing charge.
+        idle = tariff.cost(t0, np.zeros_like(demand), s.block_used).cost if enabled else detail.cost
+        drawn = account.draw_down(
+            s, prepayment.settings(s), costs=detail.cost, idle_costs=idle, t0=t0, enabled=enabled
+        )
+        if drawn.cut is not None:
+            s.supply = "disabled"
+            demand = demand.copy()
+            demand[drawn.cut :] = 0
+            # Billed again so the registers stop at the cut (costs before it are unchanged).
+            detail = tariff.cost(t0, demand, s.block_used)
+        self._register(start, demand, detail)
+        return [
+            self.alert(Alert(code=code), from_seconds_since_2000(t0 + (k + 1) * HALF_HOUR))
+            for k, code in drawn.alerts
+        ]
+
+    def _register(self, start: datetime, demand: npt.NDArray[np.int64], detail: Cost) -> None:
+        """What was used and charged into the registers, the bill and the profile."""
+        s = self.state
+        s.tier_wh = s.tier_wh + detail.tier_wh
+        s.block_wh = s.block_wh + detail.block_wh
+        s.block_used = detail.block_used
+        s.billed += int(detail.cost.sum())
+        s.import_wh += int(demand.sum())
         s.profile_start, s.profile_wh = metering.append_profile(
             s.profile_start,
             s.profile_wh,
             seconds_since_2000(start),
-            used.demand.astype(np.uint32),
+            demand.astype(np.uint32),
             PROFILE_CAPACITY,
         )
-        return self.credit_alerts(used)
 
     def power_outage(self, start: datetime, end: datetime) -> bytes:
         """ECS80: supply restored after an outage; signed alert to the network operator."""

@@ -12,6 +12,7 @@ import numpy as np
 
 from smetsnet.devices.core import alerts as codes
 from smetsnet.devices.core.device import Alert
+from smetsnet.devices.esme import prepayment
 from smetsnet.devices.esme.cosem import (
     SUCCESS,
     TYPE_UNMATCHED,
@@ -176,38 +177,12 @@ def _set_payment_mode(ctx: Context, _: Data) -> int:
     return SUCCESS
 
 
-def _balance(ctx: Context) -> Data:
-    return DoubleLong(value=max(-(1 << 31), min(ctx.state.balance, (1 << 31) - 1)))
-
-
-def _adjust_balance(ctx: Context, value: Data) -> int:
-    if not isinstance(value, DoubleLong):
-        return TYPE_UNMATCHED
-    ctx.state.balance += value.value
-    _rearm(ctx)
-    return SUCCESS
-
-
-def _reset_balance(ctx: Context, value: Data) -> int:
-    if not isinstance(value, DoubleLong):
-        return TYPE_UNMATCHED
-    ctx.state.balance = value.value
-    return SUCCESS
-
-
-def _rearm(ctx: Context) -> None:
-    s = ctx.state
-    if s.supply == "disabled" and s.payment_mode == "prepayment" and s.balance > 0:
-        s.supply = "armed"
-        ctx.alerts.append(Alert(code=codes.SUPPLY_ARMED))
-
-
 def _token(ctx: Context, value: Data) -> int:
     if ctx.top_up is None:
         return TYPE_UNMATCHED
     result = ctx.top_up(ctx, value)
     if result == SUCCESS:
-        _rearm(ctx)
+        prepayment.rearm(ctx)
     return result
 
 
@@ -275,15 +250,12 @@ def esme_objects() -> ObjectServer:
     g[(3, "1-0:4.8.0.255", 3)] = lambda ctx: _scaler_unit(VARH)
     g[(1, "0-0:0.2.1.255", 2)] = lambda ctx: OctetString(value=ctx.state.firmware)
     g[(8, "0-0:1.0.0.255", 2)] = _clock
-    g[(112, "0-0:19.10.0.255", 2)] = _balance
     g[(111, "0-0:19.0.0.255", 2)] = _payment_mode
     g[(70, "0-1:96.3.10.255", 2)] = _supply_state
     g[(1, "0-0:94.44.0.3", 2)] = lambda ctx: LongUnsigned(value=0)
     st[(113, "0-0:19.20.0.255", 6)] = _set_price
     st[(113, "0-0:19.20.4.255", 6)] = _set_standing
     st[(111, "0-1:19.0.0.255", 2)] = _set_payment_mode
-    m[(112, "0-0:19.10.0.255", 1)] = _adjust_balance
-    m[(112, "0-0:19.10.0.255", 2)] = _reset_balance
     m[(115, "0-0:19.40.0.255", 1)] = _token
     m[(9, "0-0:10.0.106.255", 1)] = _supply
     m[(9, "0-0:10.0.100.255", 1)] = _reset_blocks
@@ -292,6 +264,7 @@ def esme_objects() -> ObjectServer:
     for log in ("0-0:99.98.0.255", "0-0:99.98.1.255", "0-0:99.98.4.255", "0-17:99.98.2.255"):
         b[log] = _events
         m[(7, log, 1)] = _clear_log
+    prepayment.register(server)
     b["0-0:99.1.0.255"] = _profile
     b["0-0:99.1.1.255"] = _zeros
     b["0-0:98.1.9.255"] = _daily

@@ -34,6 +34,15 @@ class EsmeState:
     import_varh: int = 0
     payment_mode: str = "credit"  # or "prepayment"
     balance: int = 0  # currency units; meter balance (credit left in prepayment)
+    #: Prepayment registers (:mod:`smetsnet.devices.core.prepayment`): emergency credit balance
+    #: and the limit granted when it was taken (0: not in use), charges no credit could pay,
+    #: time debts 1 and 2, payment debt, and what was recovered of each debt so far.
+    emergency_credit: int = 0
+    emergency_granted: int = 0
+    accumulated_debt: int = 0
+    time_debts: list[int] = field(default_factory=lambda: [0, 0])
+    payment_debt: int = 0
+    debt_recovered: list[int] = field(default_factory=lambda: [0, 0, 0])
     supply: str = "enabled"  # "disabled", "armed"
     price: int = 0  # per kWh, currency units (price matrix, first tier: used with no calendar)
     standing_charge: int = 0  # per day, currency units
@@ -65,6 +74,12 @@ class EsmeState:
             "import_varh": self.import_varh,
             "payment_mode": self.payment_mode,
             "balance": self.balance,
+            "emergency_credit": self.emergency_credit,
+            "emergency_granted": self.emergency_granted,
+            "accumulated_debt": self.accumulated_debt,
+            "time_debts": list(self.time_debts),
+            "payment_debt": self.payment_debt,
+            "debt_recovered": list(self.debt_recovered),
             "supply": self.supply,
             "price": self.price,
             "standing_charge": self.standing_charge,
@@ -100,6 +115,13 @@ class EsmeState:
             import_varh=int(data["import_varh"]),
             payment_mode=str(data["payment_mode"]),
             balance=int(data["balance"]),
+            # State saved before emergency credit and debt: none of either.
+            emergency_credit=int(data.get("emergency_credit", 0)),
+            emergency_granted=int(data.get("emergency_granted", 0)),
+            accumulated_debt=int(data.get("accumulated_debt", 0)),
+            time_debts=[int(v) for v in data.get("time_debts", [0, 0])],
+            payment_debt=int(data.get("payment_debt", 0)),
+            debt_recovered=[int(v) for v in data.get("debt_recovered", [0, 0, 0])],
             supply=str(data["supply"]),
             price=int(data["price"]),
             standing_charge=int(data["standing_charge"]),
