@@ -168,7 +168,9 @@ async def test_a_bad_content_length_is_400(client: httpx.AsyncClient, hub: FakeH
 
 @pytest.mark.anyio
 async def test_wrong_method_and_unknown_path(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/api/v1/serviceS")).status_code == 405
+    wrong = await client.get("/api/v1/serviceS")
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "POST"
     assert (await client.post("/api/v1/serviceX", headers=XML_HEADERS)).status_code == 404
 
 
