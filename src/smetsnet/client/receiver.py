@@ -13,14 +13,14 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request as HttpRequest
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from smetsnet.client.session import Answer, ClientError
 
 Verifier = Callable[[bytes], Answer]
+
+#: What the receiver answers: 200 for an accepted message, 400 (with why) for a refused one.
+Reply = tuple[int, bytes]
 
 
 class Receiver:
@@ -33,22 +33,37 @@ class Receiver:
         self.alerts: list[Answer] = []
         self.raw: list[bytes] = []
         self.rejected = 0
-        self.app = Starlette(routes=[Route("/{path:path}", self._receive, methods=["POST"])])
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
 
-    async def _receive(self, request: HttpRequest) -> PlainTextResponse:
-        body = await request.body()
-        return self.accept(body)
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Plain ASGI: a POST to any path is a message from the hub; other methods get 405.
+        (A receiver may take hundreds of messages a second: no framework objects per POST.)"""
+        if scope["type"] != "http":
+            return  # lifespan: nothing to set up
+        if scope["method"] != "POST":
+            status, text = 405, b"the hub POSTs its messages here"
+        else:
+            chunks = []
+            while True:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            status, text = self.accept(b"".join(chunks))
+        headers = [(b"content-type", b"text/plain; charset=utf-8")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": text})
 
-    def accept(self, body: bytes) -> PlainTextResponse:
+    def accept(self, body: bytes) -> Reply:
+        """Verify and keep one message from the hub; what to answer it."""
         try:
             answer = self._verify(body)
         except ClientError as exc:
             with self._lock:
                 self.rejected += 1
-            return PlainTextResponse(str(exc), status_code=400)
+            return 400, str(exc).encode()
         with self._lock:
             self.raw.append(body)
             request_id = answer.response.header.request_id
@@ -57,7 +72,7 @@ class Receiver:
             else:
                 self._by_request[str(request_id)].append(answer)
             self._lock.notify_all()
-        return PlainTextResponse("ok")
+        return 200, b"ok"
 
     def verify_sync(self, body: bytes) -> Answer:
         """Check a synchronous answer with the same verifier (it is not stored)."""
@@ -89,7 +104,7 @@ class Receiver:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False)
+        config = uvicorn.Config(self.app, interface="asgi3", log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
         server = self._server
         self._thread = threading.Thread(
