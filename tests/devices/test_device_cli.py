@@ -90,11 +90,11 @@ def test_gsme_top_up_through_the_cli(pki: Pki, hub: Protection, tmp_path: Path) 
     response = decode_message(bytes.fromhex(line), protection=hub)
     assert response.header.originator == GSME_EUI and hub.verify(response.frame).ok
     saved = json.loads(state.read_text())
-    assert saved["type"] == "GSME" and saved["state"]["credit"] == 1_500 * 1000
+    assert saved["type"] == "GSME" and saved["state"]["balance"] == 1_500 * 1000
     # the state file knows the type; the same UTRN again is a duplicate (0x8F32 alert only)
     again = runner.invoke(device_app, [*args, str(tmp_path / "cmd.hex")])
     assert again.exit_code == 0, again.output
-    assert json.loads(state.read_text())["state"]["credit"] == 1_500 * 1000
+    assert json.loads(state.read_text())["state"]["balance"] == 1_500 * 1000
 
 
 @pytest.mark.skipif(not CCS05.is_file(), reason="reference vectors not found")

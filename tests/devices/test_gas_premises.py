@@ -184,12 +184,12 @@ def test_rejected_commands_execute_nothing(
         hub.counter -= 1 << 33  # an older counter: a replay of a command not yet seen
         wire = hub.command(GSME_EUI, 0x00B4, (PREPAYMENT, _adjustment(500)))
         premises.gsme.last_counters[SUPPLIER] = hub.counter + 1
-    credit = premises.gsme.state.credit
+    credit = premises.gsme.state.balance
     premises.deliver(wire, START + HALF)
     out = premises.advance(START + 2 * HALF)
     assert [_cra(m) for m in out] == [Cra.ALERT]
     assert _alert_code(hub, out[0]) == (0x8F1E if damage == "mac" else 0x8F30)
-    assert premises.gsme.state.credit == credit
+    assert premises.gsme.state.balance == credit
 
 
 def _adjustment(value: int) -> ZclCommand:

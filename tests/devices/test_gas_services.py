@@ -65,19 +65,23 @@ def test_pcs02_from_the_joined_ppmid_activates_emergency_credit(
 ) -> None:
     premises = _premises(gas_pki)
     s = premises.gsme.state
-    s.payment_mode, s.credit = "prepayment", 50_000
+    s.payment_mode, s.balance = "prepayment", 50_000
     s.emergency_credit_limit, s.emergency_credit_threshold = 500_000, 100_000
     out = _run(premises, rebuild(_vector("PCS02_NA_SUCCESS"), gas_hub))
-    (response,) = [decode_message(m, protection=gas_hub) for m in out]
+    messages = [decode_message(m, protection=gas_hub) for m in out]
+    (response,) = [m for m in messages if m.header.cra == Cra.RESPONSE]
     assert (response.header.originator, response.header.recipient) == (GSME_EUI, PPMID_EUI)
     assert gas_hub.verify(response.frame).mac == "valid"
-    assert s.emergency_credit == 500_000
+    # taken through the shared account: granted at the limit, and said so (0x81AB)
+    assert (s.emergency_credit, s.emergency_granted) == (500_000, 500_000)
+    alerts = [m.payload for m in messages if m.header.cra == Cra.ALERT]
+    assert 0x81AB in [a.alert_code for a in alerts if isinstance(a, GbzAlert)]
 
 
 def test_pcs02_from_an_unjoined_ppmid_is_rejected(gas_pki: Pki, gas_hub: Protection) -> None:
     premises = _premises(gas_pki, join=False)
     s = premises.gsme.state
-    s.payment_mode, s.credit = "prepayment", 50_000
+    s.payment_mode, s.balance = "prepayment", 50_000
     s.emergency_credit_limit, s.emergency_credit_threshold = 500_000, 100_000
     out = _run(premises, rebuild(_vector("PCS02_NA_SUCCESS"), gas_hub))
     (alert,) = [decode_message(m) for m in out]

@@ -78,7 +78,7 @@ def _gas(pki: Pki, *, credit_pence: int) -> GasPremises:
     gsme = Gsme.from_keystore(GSME_EUI, pki, PARTIES)
     s = gsme.state
     s.payment_mode, s.price, s.standing_charge = "prepayment", GAS_PRICE, GAS_STANDING
-    s.credit = credit_pence * 1000
+    s.balance = credit_pence * 1000
     gpf = Gpf.from_keystore(GPF_EUI, pki, PARTIES)
     return GasPremises(gsme=gsme, gpf=gpf, start=START, seed=SEED)
 
@@ -159,7 +159,7 @@ def test_a_month_of_gas_profile_bill_credit_top_up_and_battery(month_pki: Pki) -
     gas = _gas(month_pki, credit_pence=50_000)  # £500
     premises = _premises(month_pki, credit_pence=1_000_000, gas=gas)
     s, battery = gas.gsme.state, gas.battery
-    credit = [s.credit]
+    credit = [s.balance]
     for day in range(1, DAYS + 1):
         if day == 15:  # a £20 remote top-up, queued on the GPF until the next wake
             assert (
@@ -167,7 +167,7 @@ def test_a_month_of_gas_profile_bill_credit_top_up_and_battery(month_pki: Pki) -
                 == []
             )
         out = premises.advance(START + timedelta(days=day))
-        credit.append(s.credit)
+        credit.append(s.balance)
         if day == 15:
             (response,) = out  # the CS01b response, passed back at the wake
             assert decode_message(response).header.originator == GSME_EUI
@@ -179,7 +179,7 @@ def test_a_month_of_gas_profile_bill_credit_top_up_and_battery(month_pki: Pki) -
     # the bill at the gas tariff; credit falls every day except the top-up's
     billed = GAS_PRICE * int(GAS_WH.sum()) // 1000 + GAS_STANDING * DAYS
     assert s.billed == billed
-    assert s.credit == 50_000 * 1000 - billed + 2_000 * 1000
+    assert s.balance == 50_000 * 1000 - billed + 2_000 * 1000
     falls = np.diff(credit).tolist()
     assert all(f < 0 for i, f in enumerate(falls) if i != 14)
     assert falls[14] > 0  # the top-up outweighs a day's gas
@@ -189,7 +189,7 @@ def test_a_month_of_gas_profile_bill_credit_top_up_and_battery(month_pki: Pki) -
     assert used == 48 * DAYS * per_wake + 2 * battery.message_nah
     # the consumer devices show the gas side
     shown = premises.ppmid.display(premises.clock)  # type: ignore[union-attr]
-    assert shown is not None and shown.gas_credit_pence == s.credit // 1000
+    assert shown is not None and shown.gas_credit_pence == s.balance // 1000
 
 
 def test_quiet_wakes_run_at_once_leave_the_meter_as_wake_by_wake(month_pki: Pki) -> None:
@@ -208,7 +208,7 @@ def test_quiet_wakes_run_at_once_leave_the_meter_as_wake_by_wake(month_pki: Pki)
     a, b = one_by_one.gsme.state, at_once.gsme.state
     assert np.array_equal(a.profile_l, b.profile_l) and a.profile_start == b.profile_start
     assert (a.litres, a.energy_wh, a.billed) == (b.litres, b.energy_wh, b.billed)
-    assert a.credit == b.credit
+    assert a.balance == b.balance
     assert np.array_equal(a.tier_wh, b.tier_wh) and np.array_equal(a.block_wh, b.block_wh)
     assert np.array_equal(a.battery_nah, b.battery_nah)
     assert one_by_one.next_wake == at_once.next_wake

@@ -79,7 +79,7 @@ def _with_gas(pki: Pki) -> Premises:
             pki.add_device(eui)
     gsme = Gsme.from_keystore(GSME_EUI, pki, PARTIES)
     s = gsme.state
-    s.payment_mode, s.credit = "prepayment", 1_000
+    s.payment_mode, s.balance = "prepayment", 1_000
     s.emergency_credit_limit, s.emergency_credit_threshold = 500_000, 100_000
     gas = GasPremises(gsme=gsme, gpf=Gpf.from_keystore(GPF_EUI, pki, PARTIES), start=START, seed=7)
     premises = Premises(

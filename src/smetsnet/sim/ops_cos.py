@@ -1,4 +1,4 @@
-"""Change of supplier: a home's electricity supply moves from one supplier to the other.
+"""Change of supplier: a home's electricity (or gas) supply moves from one supplier to another.
 
 On the day of the change, as in GB (DOMAIN.md §2.3, DUIS 6.23):
 
@@ -15,6 +15,12 @@ On the day of the change, as in GB (DOMAIN.md §2.3, DUIS 6.23):
 From then on the hub refuses the losing supplier's requests for the ESME (E4), the ESME refuses
 any command the losing supplier might still get to it (its EUI is in no trust anchor cell), and
 the meter's answers and alerts go to the gaining supplier, protected with its keys only.
+
+A gas change (:func:`plan_gas_changes_of_supplier`) is the same for the home's GSME and MPRN: the
+gas supplier role (GS) moves to the world's other gas supplier, whose 6.23 goes to the GSME
+through the gas proxy (the GPF queues it until the meter wakes), and whose daily package then
+reads the GSME. The gas changes draw their homes from a stream of their own, so adding them to a
+run leaves the electricity changes (and everything else a seed draws) as they were.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from smetsnet.inventory import UserRole
 from smetsnet.sim.engine import Simulation, spread
 from smetsnet.sim.scenario import previous_day
 from smetsnet.sim.users import NON_DEVICE, Received, SimUser, answer_to
-from smetsnet.sim.world import ACB, ELECTRICITY_SUPPLIERS, Home
+from smetsnet.sim.world import ACB, ELECTRICITY_SUPPLIERS, GAS_SUPPLIERS, Home
 from smetsnet.smki.issue import CaRole
 
 #: (element, key usage, prepayment cell) of each supplier certificate 6.23 carries, in order.
@@ -48,6 +54,7 @@ _REPLACEMENTS = (
     ("KeyAgreementTopUpCertificate", KeyUsage.KEY_AGREEMENT, True),
 )
 _RNG_STREAM = 11  # this operation's stream of the run's seed (scenario.py uses 1 and 2)
+_GAS_RNG_STREAM = 13  # the gas changes' own stream
 
 
 @dataclass(slots=True)
@@ -60,8 +67,12 @@ class CosTally:
     #: (ESME, RequestID counter) of each 6.23 awaiting the meter's response
     pending: set[tuple[bytes, int]] = field(default_factory=set)
 
+    #: the report's names of the two figures (the gas changes have their own)
+    names: tuple[str, str] = ("changes_of_supplier", "cos_updates_ok")
+
     def outcomes(self) -> dict[str, Any]:
-        return {"changes_of_supplier": self.done, "cos_updates_ok": self.updates_ok}
+        done, updated = self.names
+        return {done: self.done, updated: self.updates_ok}
 
     def listen(self, _user: SimUser, received: Received) -> None:
         """Count a 6.23 whose response says every supplier cell was replaced."""
@@ -93,12 +104,50 @@ def plan_changes_of_supplier(sim: Simulation) -> Callable[[], dict[str, Any]]:
     return tally.outcomes
 
 
+def plan_gas_changes_of_supplier(
+    sim: Simulation, count: int | None = None
+) -> Callable[[], dict[str, Any]]:
+    """Schedule ``count`` gas changes of supplier (default ``config.changes_of_supplier``),
+    spread as the electricity ones are (none in a run shorter than two days)."""
+    tally = CosTally(names=("gas_changes_of_supplier", "gas_cos_updates_ok"))
+    sim.listen(tally.listen)
+    config = sim.config
+    homes = list(sim.world.homes)
+    wanted = config.changes_of_supplier if count is None else count
+    count = min(wanted, len(homes))
+    if config.days < 2 or count < 1:
+        return tally.outcomes
+    rng = np.random.default_rng(config.seed * 31 + _GAS_RNG_STREAM)
+    chosen = rng.choice(len(homes), size=count, replace=False)
+    for i, index in enumerate(chosen):
+        day = sim.start + timedelta(days=i * (config.days - 1) // count)
+        (when,) = spread(rng, day, 1)
+        home = homes[int(index)]
+        sim.at(when, partial(change_gas_supplier, sim, home, tally=tally))
+    return tally.outcomes
+
+
 def gaining_supplier(losing: bytes) -> bytes:
     """The other electricity supplier of the world."""
-    others = [s for s in ELECTRICITY_SUPPLIERS if s != losing]
-    if len(others) != 1:
-        raise ConfigurationError(f"no single other electricity supplier than {losing.hex()}")
+    return _other(losing, ELECTRICITY_SUPPLIERS, "electricity")
+
+
+def gaining_gas_supplier(losing: bytes) -> bytes:
+    """The other gas supplier of the world."""
+    return _other(losing, GAS_SUPPLIERS, "gas")
+
+
+def _other(losing: bytes, suppliers: tuple[bytes, ...], fuel: str) -> bytes:
+    others = [s for s in suppliers if s != losing]
+    if len(others) != 1 or losing not in suppliers:
+        raise ConfigurationError(f"no single other {fuel} supplier than {losing.hex()}")
     return others[0]
+
+
+def gas_supplier_of(sim: Simulation, home: Home) -> bytes:
+    """The home's gas supplier now: the world's first until a change moved it (kept, as the
+    electricity supplier is, in ``sim.supplier``, by the GSME's EUI)."""
+    return sim.supplier.get(home.gsme, GAS_SUPPLIERS[0])
 
 
 def change_supplier(sim: Simulation, home: Home, now: datetime, tally: CosTally) -> None:
@@ -118,11 +167,31 @@ def change_supplier(sim: Simulation, home: Home, now: datetime, tally: CosTally)
     take_over_daily_reads(sim, home, user, now)
 
 
-def cos_body(sim: Simulation, home: Home, gaining: bytes, now: datetime) -> Node:
+def change_gas_supplier(sim: Simulation, home: Home, now: datetime, tally: CosTally) -> None:
+    """A gas change: the MPRN's gas supplier role moves, the gaining gas supplier sends 6.23 to
+    the GSME (through the GPF) and takes over its daily reads."""
+    losing = gas_supplier_of(sim, home)
+    gaining = gaining_gas_supplier(losing)
+    sim.hub.inventory.change_holder(home.mprn, UserRole.GS, gaining, now)
+    sim.supplier[home.gsme] = gaining
+    user = sim.users[gaining]
+    body = cos_body(sim, home, gaining, now, mpxn=home.mprn)
+    request = user.request("6.23", GenericBody(node=body), target=home.gsme, now=now)
+    answer = user.send(sim.handle, request, now)
+    if answer.code == "I99":
+        tally.pending.add((home.gsme, request.header.request_id.counter))
+        tally.done += 1
+    take_over_daily_reads(sim, home, user, now, meter=home.gsme)
+
+
+def cos_body(
+    sim: Simulation, home: Home, gaining: bytes, now: datetime, *, mpxn: str | None = None
+) -> Node:
     """``UpdateSecurityCredentialsCoS``: the gaining supplier's three certificates, the
     organisation CA that issued them, and floors at the supplier's counter now (a user's
     counters follow the clock in microseconds), so no command it built before the change is
-    ever accepted by the meter after it."""
+    ever accepted by the meter after it. ``mpxn``: the meter point (default: the home's MPAN;
+    a gas change names the MPRN)."""
     floor = str(int(now.timestamp() * 1_000_000))
     certificates = tuple(
         Node(name=name, text=_certificate(sim, gaining, usage, prepayment))
@@ -138,7 +207,7 @@ def cos_body(sim: Simulation, home: Home, gaining: bytes, now: datetime) -> Node
             Node(name="SupplierReplacementCertificates", children=certificates),
             Node(name="CertificationPathCertificates", children=(path,)),
             Node(name="ApplyTimeBasedCPVChecks", text="true"),
-            Node(name="ImportMPxN", text=home.mpan),
+            Node(name="ImportMPxN", text=home.mpan if mpxn is None else mpxn),
         ),
     )
 
@@ -151,18 +220,22 @@ def _certificate(sim: Simulation, eui: bytes, usage: KeyUsage, prepayment: bool)
     return format_base64(entry.certificate.public_bytes(Encoding.DER))
 
 
-def take_over_daily_reads(sim: Simulation, home: Home, user: SimUser, now: datetime) -> None:
-    """The gaining supplier's daily package for the ESME, at the time the meter's ran before."""
+def take_over_daily_reads(
+    sim: Simulation, home: Home, user: SimUser, now: datetime, *, meter: bytes | None = None
+) -> None:
+    """The gaining supplier's daily package for the meter (default: the ESME), at the time the
+    meter's ran before."""
     config = sim.config
+    device = home.esme if meter is None else meter
     window = config.daily_read_window_min * 60
     default = config.daily_read_from_min * 60 + (home.index * 7919) % window
-    offset = sim.run_offset_s.setdefault(home.esme, default)
+    offset = sim.run_offset_s.setdefault(device, default)
     body = CreateSchedule(
         frequency="Daily",
         start_date=now.date(),
         service_reference="4.8",
         service_reference_variant="4.8.1",
-        device_id=home.esme,
+        device_id=device,
         scheduled=previous_day("DSPReadActiveImportProfileData"),
         execution_start_time=f"{offset // 3600:02d}:{offset // 60 % 60:02d}:{offset % 60:02d}Z",
     )
@@ -172,9 +245,13 @@ def take_over_daily_reads(sim: Simulation, home: Home, user: SimUser, now: datet
 
 __all__ = [
     "CosTally",
+    "change_gas_supplier",
     "change_supplier",
     "cos_body",
+    "gaining_gas_supplier",
     "gaining_supplier",
+    "gas_supplier_of",
     "plan_changes_of_supplier",
+    "plan_gas_changes_of_supplier",
     "take_over_daily_reads",
 ]

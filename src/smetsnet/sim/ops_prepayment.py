@@ -263,7 +263,8 @@ class PrepaymentTally:
             premises = self.sim.network.premises.get(home.chf)
             if premises is None or premises.ppmid is None or not premises.ppmid.on_han():
                 return
-            result = premises.esme.activate_emergency_credit(now)
+            # The PPMID takes it on the ESME it is paired with.
+            result = premises.ppmid.request_emergency_credit(now, fuel="electricity")
             if result.accepted:
                 self.ec_taken_locally += 1
             for wire in result.alerts:  # the meter's alerts go to the supplier over the WAN
@@ -273,7 +274,8 @@ class PrepaymentTally:
     def _consumer_enables(self, home: Home, now: datetime) -> None:
         """The PPMID shows the supply armed: the consumer presses its button."""
         premises = self.sim.network.premises.get(home.chf)
-        if premises is not None and premises.ppmid is not None and premises.ppmid.enable_supply():
+        ppmid = premises.ppmid if premises is not None else None
+        if ppmid is not None and ppmid.enable_supply("electricity"):
             self.re_enabled += 1
 
     # --- what comes back --------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from smetsnet.sim import scenario
 from smetsnet.sim.config import SimConfig
 from smetsnet.sim.engine import Simulation
-from smetsnet.sim.ops_cos import plan_changes_of_supplier
+from smetsnet.sim.ops_cos import plan_changes_of_supplier, plan_gas_changes_of_supplier
 from smetsnet.sim.ops_firmware import plan_firmware_rollout
 from smetsnet.sim.ops_install import plan_installs
 from smetsnet.sim.ops_prepayment import plan_prepayment
@@ -25,6 +25,7 @@ def plan(sim: Simulation) -> Callable[[], dict[str, Any]]:
     scenario.plan_on_demand_reads(sim)
     scenario.plan_outages(sim)
     cos = plan_changes_of_supplier(sim)
+    gas_cos = plan_gas_changes_of_supplier(sim)
     tariffs = plan_tariff_changes(sim)
     installs = plan_installs(sim)
     prepayment = plan_prepayment(sim)
@@ -34,6 +35,7 @@ def plan(sim: Simulation) -> Callable[[], dict[str, Any]]:
         return {
             "power_cuts": sim.outages,
             **cos(),
+            **gas_cos(),
             **tariffs(),
             "install": installs(),
             "prepayment": prepayment(),

@@ -2,9 +2,10 @@
 
 Who is there (test-PKI EUIs of DOMAIN.md §0 where DCC has them, our own otherwise):
 
-- two electricity suppliers (import supplier role IS), a gas supplier (GS), an electricity
-  distributor (ED), a gas transporter (GT) and an other user (OU), each with its GBCS keys and an
-  XML-signing key;
+- two electricity suppliers (import supplier role IS), two gas suppliers (GS: every home starts
+  with the first; the second gains homes by a change of supplier), an electricity distributor
+  (ED), a gas transporter (GT) and an other user (OU), each with its GBCS keys and an XML-signing
+  key;
 - the DCC's parties: the access control broker, the transitional CoS party, recovery, the WAN
   provider, the load controller;
 - premises, each with a comms hub (CHF + GPF), an electricity meter (ESME), a gas meter (GSME), an
@@ -46,6 +47,7 @@ def _eui(text: str) -> bytes:
 SUPPLIER_A = _eui("90-B3-D5-1F-30-01-00-00")
 SUPPLIER_B = _eui("90-B3-D5-1F-30-03-00-00")
 GAS_SUPPLIER = _eui("90-B3-D5-1F-30-04-00-00")
+GAS_SUPPLIER_B = _eui("90-B3-D5-1F-30-06-00-00")
 DISTRIBUTOR = _eui("90-B3-D5-1F-30-02-00-00")
 TRANSPORTER = _eui("90-B3-D5-1F-30-05-00-00")
 OTHER_USER = _eui("00-DB-12-34-56-78-00-04")
@@ -58,10 +60,14 @@ USERS: tuple[tuple[bytes, str, frozenset[UserRole]], ...] = (
     (DISTRIBUTOR, "Electricity distributor", frozenset({UserRole.ED})),
     (TRANSPORTER, "Gas transporter", frozenset({UserRole.GT})),
     (OTHER_USER, "Other user", frozenset({UserRole.OU})),
+    # Last, so the users before it keep their order (and a seed its run).
+    (GAS_SUPPLIER_B, "Gas supplier B", frozenset({UserRole.GS})),
 )
 ELECTRICITY_SUPPLIERS = (SUPPLIER_A, SUPPLIER_B)
+GAS_SUPPLIERS = (GAS_SUPPLIER, GAS_SUPPLIER_B)
 _EXTRA_PARTIES = (
     Party(eui=GAS_SUPPLIER, role=RemotePartyRole.SUPPLIER, common_name="GASSUPPLIER"),
+    Party(eui=GAS_SUPPLIER_B, role=RemotePartyRole.SUPPLIER, common_name="GASSUPPLIERB"),
     Party(eui=TRANSPORTER, role=RemotePartyRole.NETWORK_OPERATOR),
 )
 _DCC_PARTY_ROLES: dict[Role, bytes] = {
@@ -195,7 +201,7 @@ def network_plan(homes: Sequence[Home], *, since: datetime, seed: int) -> Networ
 
 
 def new_pki(at: datetime) -> Pki:
-    """Our PKI with the DCC test parties, a gas supplier and a gas transporter."""
+    """Our PKI with the DCC test parties, two gas suppliers and a gas transporter."""
     pki = Pki.create(at=at)
     for party in (*DCC_TEST_PARTIES, *_EXTRA_PARTIES):
         pki.add_party(party, at=at)

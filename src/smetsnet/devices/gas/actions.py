@@ -15,10 +15,11 @@ import numpy.typing as npt
 
 from smetsnet.devices.core import alerts as codes
 from smetsnet.devices.core.device import Alert
-from smetsnet.devices.gas import attributes
+from smetsnet.devices.gas import attributes, prepayment
 from smetsnet.devices.gas.server import (
     DAILY_SAMPLES,
     DAY,
+    FAILURE,
     INVALID_FIELD,
     NOT_FOUND,
     SUCCESS,
@@ -148,19 +149,41 @@ def _emergency_credit(ctx: Context, command: ClusterCommand) -> int:
 
 
 def select_emergency_credit(ctx: Context) -> int:
-    """GCS/PCS02 Select Available Emergency Credit: only when credit is at or below the
-    threshold (prepayment); the supply re-arms."""
-    s = ctx.state
-    if s.payment_mode != "prepayment" or s.credit > s.emergency_credit_threshold:
-        return SUCCESS  # nothing to select; the RTDS SUCCESS response is a plain success
-    s.emergency_credit = s.emergency_credit_limit
-    _rearm(ctx)
-    return SUCCESS
+    """GCS06 / PCS02 Select Available Emergency Credit: taken when the meter allows it (the
+    shared account's rule: prepayment, a limit set, none in use, the balance at or below the
+    threshold), with 0x81AB (and 0x8168 when it arms the valve); refused: failure."""
+    return SUCCESS if prepayment.take_emergency_credit(ctx.state, ctx.alerts) else FAILURE
+
+
+#: Change Debt amount types (ZSE): even absolute, odd incremental; 0-1 debt 1, 2-3 debt 2,
+#: 4-5 debt 3 (the payment debt). Recovery methods: 0 time based, 1 percentage based.
+_LAST_AMOUNT_TYPE, TIME_BASED, PERCENTAGE_BASED = 5, 0, 1
 
 
 @handles(PREPAYMENT, False, 0x02)
 def _change_debt(ctx: Context, command: ClusterCommand) -> int:
-    ctx.state.debt += int(command["debt_amount"])
+    """GCS04: one debt register set (absolute) or added to (incremental), with its recovery:
+    a time debt's amount per period, the payment debt's share of each top-up."""
+    s, v = ctx.state, command.values
+    amount_type, method = int(v["debt_amount_type"]), int(v["debt_recovery_method"])
+    if not 0 <= amount_type <= _LAST_AMOUNT_TYPE:
+        return INVALID_FIELD
+    debt_type = amount_type // 2 + 1
+    amount = int(v["debt_amount"])
+    total = amount + (prepayment.outstanding(s, debt_type) if amount_type % 2 else 0)
+    if total < 0:
+        return INVALID_FIELD
+    if debt_type == prepayment.DEBT_TYPES:
+        if method != PERCENTAGE_BASED:
+            return INVALID_FIELD
+        s.payment_debt = total
+        s.debt_recovery_per_payment = int(v["debt_recovery_balance_percentage"])
+        return SUCCESS
+    period = prepayment.RECOVERY_PERIODS.get(int(v["debt_recovery_frequency"]))
+    if method != TIME_BASED or period is None or int(v["debt_recovery_amount"]) < 0:
+        return INVALID_FIELD
+    s.time_debts[debt_type - 1] = total
+    s.time_debt_rates[debt_type - 1] = [int(v["debt_recovery_amount"]), period]
     return SUCCESS
 
 
@@ -179,40 +202,49 @@ def _top_up(ctx: Context, command: ClusterCommand) -> list[ZclCommand]:
         ctx.top_up(ctx, code.decode("ascii", "replace")) if ctx.top_up else (REJECTED_INVALID, 0)
     )
     if result == ACCEPTED:
-        _rearm(ctx)
+        prepayment.rearm(ctx.state, ctx.alerts)
     return [
         _build(
             PREPAYMENT, 0x03, result_type=result, top_up_value=value,
             source_of_top_up=command["originating_device"],
-            credit_remaining=attributes._i32(ctx.state.credit),
+            credit_remaining=attributes._i32(ctx.state.balance),
         )
     ]  # fmt: skip
 
 
-def _rearm(ctx: Context) -> None:
-    s = ctx.state
-    if s.supply == "disabled" and s.payment_mode == "prepayment" and s.credit > 0:
-        s.supply = "armed"
-        ctx.alerts.append(Alert(code=codes.SUPPLY_ARMED))
+#: Credit Adjustment types (the hub's GCS40a-d): 0 / 3 add to the balance, 1 / 2 set it.
+_ABSOLUTE_ADJUSTMENTS = frozenset({1, 2})
 
 
 @handles(PREPAYMENT, False, 0x05)
 def _credit_adjustment(ctx: Context, command: ClusterCommand) -> int:
+    """GCS40a-d: the supplier adds to (or sets) the meter balance; not a payment, so no debt
+    is recovered from it."""
     value = int(command["credit_adjustment_value"])
-    if command["credit_adjustment_type"] == 1:  # absolute
-        ctx.state.credit = value
-    else:  # incremental
-        ctx.state.credit += value
-    _rearm(ctx)
+    if command["credit_adjustment_type"] in _ABSOLUTE_ADJUSTMENTS:
+        ctx.state.balance = value
+    else:
+        ctx.state.balance += value
+    prepayment.rearm(ctx.state, ctx.alerts)
     return SUCCESS
+
+
+#: GCS02's cut-off value: leave the disablement threshold as it is.
+CUT_OFF_UNCHANGED: Final = -1
 
 
 @handles(PREPAYMENT, False, 0x06)
 def _payment_mode(ctx: Context, command: ClusterCommand) -> list[ZclCommand]:
-    """GCS03: bit 1 of the proposed Payment Control Configuration = prepayment (ZSE)."""
+    """GCS02/GCS03: bit 1 of the proposed Payment Control Configuration = prepayment (ZSE);
+    the configuration's debt flags and the cut-off value (the disablement threshold) kept."""
     s = ctx.state
-    prepayment = bool(command["proposed_payment_control_configuration"] & 0x0002)
-    s.payment_mode = "prepayment" if prepayment else "credit"
+    configuration = int(command["proposed_payment_control_configuration"])
+    prepay = bool(configuration & prepayment.PREPAYMENT_ENABLED)
+    s.payment_mode = "prepayment" if prepay else "credit"
+    s.payment_control = configuration
+    cut_off = int(command["cut_off_value"])
+    if prepay or cut_off != CUT_OFF_UNCHANGED:
+        s.disablement_threshold = cut_off
     return [
         _build(
             PREPAYMENT, 0x02, friendly_credit=0, friendly_credit_calendar_id=0,
@@ -232,10 +264,13 @@ def _prepay_snapshot(ctx: Context, command: ClusterCommand) -> list[ZclCommand] 
         _build(
             PREPAYMENT, 0x01, snapshot_id=0, snapshot_time=ctx.clock, total_snapshots_found=1,
             command_index=0, total_commands=1, snapshot_cause=v["snapshot_cause"],
-            snapshot_payload_type=DEBT_CREDIT_SNAPSHOT, accumulated_debt=attributes._i32(s.debt),
-            type1_debt_remaining=0, type2_debt_remaining=0, type3_debt_remaining=0,
+            snapshot_payload_type=DEBT_CREDIT_SNAPSHOT,
+            accumulated_debt=attributes._i32(s.accumulated_debt),
+            type1_debt_remaining=attributes._u(s.time_debts[0], 32),
+            type2_debt_remaining=attributes._u(s.time_debts[1], 32),
+            type3_debt_remaining=attributes._u(s.payment_debt, 32),
             emergency_credit_remaining=attributes._i32(s.emergency_credit),
-            credit_remaining=attributes._i32(s.credit),
+            credit_remaining=attributes._i32(s.balance),
         )
     ]  # fmt: skip
 
@@ -263,9 +298,33 @@ def _low_credit(ctx: Context, command: ClusterCommand) -> int:
     return SUCCESS
 
 
+#: Get Debt Repayment Log debt type 0: every register [inferred: ZSE "all debts"].
+ALL_DEBTS: Final = 0
+
+
 @handles(PREPAYMENT, False, 0x0A)
-def _debt_log(ctx: Context, command: ClusterCommand) -> int:
-    return NOT_FOUND  # debt recovery is not simulated: nothing was ever collected
+def _debt_log(ctx: Context, command: ClusterCommand) -> list[ZclCommand] | int:
+    """GCS15d: the debt collections up to the latest end time, newest first (one entry per
+    register and day), of the debt type asked (0: all)."""
+    v = command.values
+    wanted = int(v["debt_type"])
+    rows = [
+        r
+        for r in ctx.state.debt_log
+        if r[0] <= v["latest_end_time"] and wanted in (ALL_DEBTS, r[2])
+    ][::-1]
+    if v["number_of_debts"]:
+        rows = rows[: v["number_of_debts"]]
+    if not rows:
+        return NOT_FOUND
+    debts = Columns.of(
+        _group(PREPAYMENT, S2C, 0x06, "debts"),
+        collection_time=[r[0] for r in rows],
+        amount_collected=[attributes._u(r[1], 32) for r in rows],
+        debt_type=[r[2] for r in rows],
+        outstanding_debt=[attributes._u(r[3], 32) for r in rows],
+    )
+    return [_build(PREPAYMENT, 0x06, command_index=0, total_commands=1, debts=debts)]
 
 
 @handles(PREPAYMENT, False, 0x0B)

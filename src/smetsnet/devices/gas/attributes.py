@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Final
 
 from smetsnet.devices.core.tariff import BLOCK_TIERS, BLOCKS, TOU_TIERS
+from smetsnet.devices.gas import prepayment
 from smetsnet.devices.gas.state import GsmeState
 from smetsnet.gbcs.gbz import AttributeStatus, ReadAttributes, ReadAttributesResponse
 from smetsnet.gbcs.gbz.spec import BASIC, METERING, PREPAYMENT, PRICE
@@ -64,8 +65,30 @@ def _days_left(s: GsmeState) -> int:
 
 
 def _payment_control(s: GsmeState) -> int:
-    # ZSE Payment Control Configuration: bit0 disconnection enabled, bit1 prepayment enabled.
+    """ZSE Payment Control Configuration as GCS02/GCS03 last set it; a meter never sent one:
+    bit 0 disconnection enabled, bit 1 prepayment enabled."""
+    if s.payment_control:
+        return _u(s.payment_control, 16)
     return 0x0003 if s.payment_mode == "prepayment" else 0x0000
+
+
+def _debt_amount(debt: int) -> Getter:
+    """Debt register 1-3 (0x0211, 0x0221, 0x0231): time debts 1, 2 and the payment debt."""
+    return lambda s: _u(prepayment.outstanding(s, debt + 1), 32)
+
+
+def _recovery_frequency(debt: int) -> Getter:
+    """A time debt's Debt Recovery Frequency (ZSE enum8: 0 hourly, 1 daily, 2 weekly)."""
+    by_period = {p: f for f, p in prepayment.RECOVERY_PERIODS.items()}
+    return lambda s: by_period.get(s.time_debt_rates[debt][1], 1) if debt < 2 else 0
+
+
+def _recovery_amount(debt: int) -> Getter:
+    return lambda s: _u(s.time_debt_rates[debt][0], 32) if debt < 2 else 0
+
+
+def _recovery_percentage(debt: int) -> Getter:
+    return lambda s: _u(s.debt_recovery_per_payment, 16) if debt == 2 else 0
 
 
 def _table() -> dict[tuple[int, int], tuple[int, Getter]]:
@@ -93,16 +116,17 @@ def _table() -> dict[tuple[int, int], tuple[int, Getter]]:
         (METERING, 0x0B14): (U8, lambda s: 0),
         (METERING, 0x0B15): (U16, lambda s: 0),
         (PREPAYMENT, 0x0000): (MAP16, _payment_control),
-        (PREPAYMENT, 0x0001): (I32, lambda s: _i32(s.credit)),
+        (PREPAYMENT, 0x0001): (I32, lambda s: _i32(s.balance)),
         (PREPAYMENT, 0x0002): (I32, lambda s: _i32(s.emergency_credit)),
-        (PREPAYMENT, 0x0005): (I32, lambda s: _i32(s.debt)),
+        (PREPAYMENT, 0x0003): (MAP8, prepayment.credit_status),
+        (PREPAYMENT, 0x0005): (I32, lambda s: _i32(s.accumulated_debt)),
         (PREPAYMENT, 0x0006): (I32, lambda s: _i32(s.debt_cap)),
         (PREPAYMENT, 0x0010): (U32, lambda s: _u(s.emergency_credit_limit, 32)),
         (PREPAYMENT, 0x0011): (U32, lambda s: _u(s.emergency_credit_threshold, 32)),
         (PREPAYMENT, 0x0021): (U32, lambda s: _u(s.max_credit, 32)),
         (PREPAYMENT, 0x0022): (U32, lambda s: _u(s.max_credit_per_top_up, 32)),
         (PREPAYMENT, 0x0031): (U32, lambda s: _u(s.low_credit_level, 32)),
-        (PREPAYMENT, 0x0040): (I32, lambda s: 0),
+        (PREPAYMENT, 0x0040): (I32, lambda s: _i32(s.disablement_threshold)),  # cut-off value
         (PRICE, 0x0202): (U24, lambda s: 1),
         (PRICE, 0x0203): (U24, lambda s: 1),
         (PRICE, 0x0301): (U32, lambda s: _u(s.standing_charge, 32)),
@@ -131,10 +155,10 @@ def _table() -> dict[tuple[int, int], tuple[int, Getter]]:
     for debt in range(3):
         # Debt registers 1-3 (0x02n1 amount, 0x02n6 frequency, 0x02n7 amount, 0x02n9 %).
         base = 0x0211 + 0x10 * debt
-        t[(PREPAYMENT, base)] = (U32, lambda s: 0)
-        t[(PREPAYMENT, base + 5)] = (ENUM8, lambda s: 0)
-        t[(PREPAYMENT, base + 6)] = (U32, lambda s: 0)
-        t[(PREPAYMENT, base + 8)] = (U16, lambda s: 0)
+        t[(PREPAYMENT, base)] = (U32, _debt_amount(debt))
+        t[(PREPAYMENT, base + 5)] = (ENUM8, _recovery_frequency(debt))
+        t[(PREPAYMENT, base + 6)] = (U32, _recovery_amount(debt))
+        t[(PREPAYMENT, base + 8)] = (U16, _recovery_percentage(debt))
     return t
 
 

@@ -30,10 +30,11 @@ from smetsnet.devices.core.device import (
 from smetsnet.devices.core.keys import DeviceKeys, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection, UnknownParty
 from smetsnet.devices.core.schedule import Held, cancel
+from smetsnet.devices.core.tariff import Cost
 from smetsnet.devices.gas import actions as _actions  # noqa: F401  (registers the handlers)
-from smetsnet.devices.gas import services
+from smetsnet.devices.gas import prepayment, services
 from smetsnet.devices.gas.server import FAILURE, Context, Reply, TopUp, serve
-from smetsnet.devices.gas.state import PROFILE_CAPACITY, UTRN_CACHE, GsmeState
+from smetsnet.devices.gas.state import HALF_HOUR, PROFILE_CAPACITY, UTRN_CACHE, GsmeState
 from smetsnet.devices.gas.tariff import gsme_tariff
 from smetsnet.errors import GbcsEncodeError, GbcsError, GbcsSecurityError
 from smetsnet.gbcs.asn1 import JoinCommand, ReadDeviceJoinDetailsCommand, UnjoinCommand
@@ -294,40 +295,72 @@ class Gsme(GbzDevice):
             ctx.alerts.append(Alert(code=codes.UTRN_NOT_FOR_THIS_DEVICE))
             return REJECTED_INVALID, 0
         value = ptut.pence * PENCE
-        if s.max_credit and s.credit + value > s.max_credit:
+        if s.max_credit and s.balance + value > s.max_credit:
             ctx.alerts.append(Alert(code=codes.UTRN_EXCEEDS_MAX_CREDIT))
             return REJECTED_MAX_CREDIT, 0
         cache.append(counter)
         del cache[:-UTRN_CACHE]
-        s.credit += value
+        prepayment.credit_top_up(s, value, ctx.clock, ctx.alerts)
         s.top_ups.append((ctx.clock, utrn, value))
         return ACCEPTED, value
 
     # -- the physical side ----------------------------------------------------------------------
+    def activate_emergency_credit(self, now: datetime) -> tuple[bool, list[bytes]]:
+        """The consumer takes emergency credit at the meter (its button; the PPMID's request
+        arrives as PCS02, :meth:`GasPremises.emergency_credit_from_ppmid`): whether it was
+        granted (:func:`.prepayment.take_emergency_credit`), and the alerts it raised."""
+        raised: list[Alert] = []
+        granted = prepayment.take_emergency_credit(self.state, raised)
+        return granted, [self.alert(a, now) for a in raised]
+
     def record_half_hours(self, start: datetime, wh: npt.ArrayLike) -> list[bytes]:
         """Gas used in consecutive half-hours from ``start`` (Wh): registers (per tier and block
         too), profile, billing at the published tariff (:mod:`.tariff`; else the single price)
-        and standing charge, prepayment credit (valve closed when it runs out: 0x8F0F).
-        Returns the alerts raised."""
+        and standing charge. In prepayment the charges and the time-debt instalments are drawn
+        from the account (:mod:`.prepayment`); the valve closes when the credit is gone (nothing
+        used after that). Returns the alerts raised (low credit, emergency credit available /
+        exhausted, debt cleared, 0x8F0F)."""
+        s = self.state
+        tariff = gsme_tariff(s) or metering.single_rate(s.price, s.standing_charge)
+        if s.payment_mode != "prepayment":
+            used = metering.bill(start, wh, s, s.balance, tariff, s.block_used)
+            self._register(start, used.demand, used.detail)
+            return []
+        t0 = seconds_since_2000(start)
+        demand = np.asarray(wh, dtype=np.int64)
+        enabled = s.supply == "enabled"
+        if not enabled:
+            demand = np.zeros_like(demand)
+        detail = tariff.cost(t0, demand, s.block_used)
+        # What each half-hour costs with nothing used (after a cut): the standing charge.
+        idle = tariff.cost(t0, np.zeros_like(demand), s.block_used).cost if enabled else detail.cost
+        drawn = prepayment.draw_down(s, detail.cost, idle, t0)
+        if drawn.cut is not None:
+            demand = demand.copy()
+            demand[drawn.cut :] = 0
+            # Billed again so the registers stop at the cut (costs before it are unchanged).
+            detail = tariff.cost(t0, demand, s.block_used)
+        self._register(start, demand, detail)
+        return [
+            self.alert(Alert(code=code), from_seconds_since_2000(t0 + (k + 1) * HALF_HOUR))
+            for k, code in drawn.alerts
+        ]
+
+    def _register(self, start: datetime, demand: npt.NDArray[np.int64], detail: Cost) -> None:
+        """What was used and charged into the registers, the bill and the profile."""
         from smetsnet.devices.consumption import gas_litres
 
         s = self.state
-        tariff = gsme_tariff(s)
-        used = metering.bill(start, wh, s, s.credit + s.emergency_credit, tariff, s.block_used)
-        s.tier_wh = s.tier_wh + used.detail.tier_wh
-        s.block_wh = s.block_wh + used.detail.block_wh
-        s.block_used = used.detail.block_used
-        cost = int(used.cost.sum())
-        if s.payment_mode == "prepayment":
-            s.credit -= cost
-        litres = gas_litres(used.demand.astype(np.uint32))
-        s.billed += cost
-        s.energy_wh += int(used.demand.sum())
+        s.tier_wh = s.tier_wh + detail.tier_wh
+        s.block_wh = s.block_wh + detail.block_wh
+        s.block_used = detail.block_used
+        s.billed += int(detail.cost.sum())
+        s.energy_wh += int(demand.sum())
+        litres = gas_litres(demand.astype(np.uint32))
         s.litres += int(litres.sum(dtype=np.int64))
         s.profile_start, s.profile_l = metering.append_profile(
             s.profile_start, s.profile_l, seconds_since_2000(start), litres, PROFILE_CAPACITY
         )
-        return self.credit_alerts(used)
 
     # -- persistence ----------------------------------------------------------------------------
     def state_json(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from smetsnet.devices.core.device import Alert
 from smetsnet.devices.gas import services
 from smetsnet.devices.gas.actions import select_emergency_credit
 from smetsnet.devices.gas.meter import PENCE, Gpf, Gsme
-from smetsnet.devices.gas.server import Context
+from smetsnet.devices.gas.server import SUCCESS, Context
 from smetsnet.devices.gas.state import HALF_HOUR
 from smetsnet.errors import GbcsError
 from smetsnet.gbcs.frame import Cra, GroupingHeader, decode_frame
@@ -140,7 +140,7 @@ class GasPremises:
     @property
     def credit_pence(self) -> int:
         """Gas credit as the PPMID/IHD show it (whole pence)."""
-        return self.gsme.state.credit // PENCE
+        return self.gsme.state.balance // PENCE
 
     @property
     def import_wh(self) -> int:
@@ -150,17 +150,27 @@ class GasPremises:
         """The PPMID joined to the GSME (as CS03C with its KA certificate); the CS03 code."""
         return services.add_partner(self.gsme.state, eui, services.PPMID_TYPE, ka_point.hex())
 
-    def emergency_credit_from_ppmid(self, ppmid: bytes, now: datetime) -> list[bytes]:
+    def emergency_credit_from_ppmid(self, ppmid: bytes, now: datetime) -> tuple[bool, list[bytes]]:
         """The consumer asks for emergency credit on the PPMID (PCS02 over the HAN, modelled as
-        a call like the PPMID's other reads): a joined PPMID only; returns the alerts."""
+        a call like the PPMID's other reads): a joined PPMID only. Whether the meter granted
+        it, and what the premises sent meanwhile (wakes due, then the meter's alerts)."""
         out = self.advance(now)
         if services.partner_point(self.gsme.state, ppmid) is None:
-            return out
+            return False, out
         ctx = Context(state=self.gsme.state, now=now, header=_han_header(ppmid, self.gsme.eui))
-        select_emergency_credit(ctx)
+        granted = select_emergency_credit(ctx) == SUCCESS
         out += [self.gsme.alert(a, now) for a in ctx.alerts]
         self.gpf.refresh(self.gsme.state)
-        return out
+        return granted, out
+
+    def enable_supply(self) -> bool:
+        """The consumer opens an armed valve (the button on the meter or the PPMID)."""
+        state = self.gsme.state
+        if state.supply != "armed":
+            return False
+        state.supply = "enabled"
+        self.gpf.refresh(state)
+        return True
 
     # -- persistence ----------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

@@ -178,7 +178,7 @@ def _change_of_tenancy(ctx: Context, command: ClusterCommand) -> int:
     """GCS09/GCS44: a new tenant starts with a clean bill (and debt)."""
     _store(ctx, command)
     ctx.state.billed = 0
-    ctx.state.debt = 0
+    ctx.state.accumulated_debt = 0
     return SUCCESS
 
 

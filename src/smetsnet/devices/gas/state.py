@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from smetsnet.devices.battery import BatteryModel
 from smetsnet.devices.core.metering import HALF_HOUR as HALF_HOUR
+from smetsnet.devices.core.metering import LOW_CREDIT
 from smetsnet.devices.core.tariff import BLOCK_TIERS, BLOCKS, TOU_TIERS
 
 #: Half-hours of profile kept (five weeks; GBCS asks for three months of half-hours).
@@ -29,6 +30,11 @@ UTRN_CACHE = 5
 #: trailing digit 5): the figures of GB gas bills, as in :mod:`smetsnet.devices.consumption`.
 DEFAULT_CV = 395
 DEFAULT_CF = 102264
+#: Fields renamed since older saved states: the meter balance and the accumulated debt now
+#: carry the names of the shared prepayment account (:mod:`smetsnet.devices.core.prepayment`).
+_RENAMED = {"credit": "balance", "debt": "accumulated_debt"}
+#: Debt collections kept for Get Debt Repayment Log (one entry per debt register and day).
+DEBT_LOG_CAPACITY = 60
 
 
 @dataclass(slots=True, kw_only=True)
@@ -39,12 +45,30 @@ class GsmeState:
     litres: int = 0  # Metering 0x0000 current summation delivered (m³ / 1000)
     energy_wh: int = 0
     payment_mode: str = "credit"  # or "prepayment"
-    credit: int = 0  # currency units, Prepayment 0x0001 credit remaining
-    emergency_credit: int = 0  # Prepayment 0x0002 emergency credit remaining
+    #: Prepayment registers, named as the shared account (:class:`core.prepayment.Account`):
+    #: meter balance (Prepayment 0x0001 credit remaining), emergency credit balance (0x0002) and
+    #: the limit granted when it was taken (0: not in use), accumulated debt (0x0005), time
+    #: debts 1 and 2 and the payment debt (debt registers 1-3: 0x0211, 0x0221, 0x0231), and
+    #: what was recovered of each so far.
+    balance: int = 0
+    emergency_credit: int = 0
+    emergency_granted: int = 0
+    accumulated_debt: int = 0
+    time_debts: list[int] = field(default_factory=lambda: [0, 0])
+    payment_debt: int = 0
+    debt_recovered: list[int] = field(default_factory=lambda: [0, 0, 0])
+    #: What the supplier configured: GCS05 emergency credit, GCS03 cut-off value (disablement
+    #: threshold) and payment control configuration, GCS04 recovery of each debt register
+    #: (time debts: amount per period in seconds; payment debt: hundredths of a percent).
     emergency_credit_limit: int = 0
     emergency_credit_threshold: int = 0
-    debt: int = 0  # Prepayment 0x0005 accumulated debt
-    low_credit_level: int = 0
+    disablement_threshold: int = 0
+    payment_control: int = 0
+    time_debt_rates: list[list[int]] = field(default_factory=lambda: [[0, 86_400], [0, 86_400]])
+    debt_recovery_per_payment: int = 0
+    #: (day start s since 2000, amount collected, debt type 1-3, outstanding) per register a day
+    debt_log: list[tuple[int, int, int, int]] = field(default_factory=list)
+    low_credit_level: int = LOW_CREDIT
     max_credit: int = 0
     max_credit_per_top_up: int = 0
     debt_cap: int = 0
@@ -95,7 +119,10 @@ class GsmeState:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GsmeState:
         state = cls()
-        for name, value in data.items():
+        for saved, value in data.items():
+            # State saved before the shared account: the same registers under older names (and
+            # none of the registers added since: their defaults, no debt, no emergency credit).
+            name = _RENAMED.get(saved, saved)
             current = getattr(state, name)
             if isinstance(current, np.ndarray):
                 array = np.asarray(value, dtype=current.dtype)
@@ -105,8 +132,12 @@ class GsmeState:
                 setattr(state, name, bytes.fromhex(value))
             elif isinstance(current, dict):
                 setattr(state, name, {k: bytes.fromhex(v) for k, v in value.items()})
-            elif name in ("top_ups", "events", "device_log"):
+            elif name in ("top_ups", "events", "device_log", "debt_log"):
                 setattr(state, name, [tuple(v) for v in value])
+            elif name in ("time_debts", "debt_recovered"):
+                setattr(state, name, [int(v) for v in value])
+            elif name == "time_debt_rates":
+                setattr(state, name, [[int(a), int(p)] for a, p in value])
             else:
                 setattr(state, name, value)
         if "tier_wh" not in data:  # saved before the tier registers: all billed in tier 1
@@ -123,6 +154,9 @@ class GsmeState:
         out.published = dict(self.published)
         out.events = list(self.events)
         out.device_log = list(self.device_log)
+        out.time_debts, out.debt_recovered = list(self.time_debts), list(self.debt_recovered)
+        out.time_debt_rates = [list(rate) for rate in self.time_debt_rates]
+        out.debt_log = list(self.debt_log)
         out.battery_nah = self.battery_nah.copy()
         out.tier_wh, out.block_wh = self.tier_wh.copy(), self.block_wh.copy()
         out.block_used = self.block_used.copy()

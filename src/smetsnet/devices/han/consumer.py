@@ -6,15 +6,18 @@ ZigBee frames. The PPMID is a GBCS device of its own (keys, anchors, CS03A2/CS03
 unjoin, CS07): in RTDS 8.7.2 the ACB sends and signs its joins ("non-critical" variant), so it
 accepts a join signed by the supplier or the ACB (its signer table). A UTRN typed on the PPMID
 is applied by the electricity meter's own top-up path (:meth:`Esme.apply_local_utrn`: same
-duplicate / not-authentic / not-for-this-device checks as a remote CS01a); emergency credit on
-gas goes as PCS02 when a gas meter is present.
+duplicate / not-authentic / not-for-this-device checks as a remote CS01a). Emergency credit is
+taken on the meters the PPMID is paired with (the premises pairs it with its ESME and its
+GSME): on the ESME as at its own interface (:meth:`Esme.activate_emergency_credit`), on the
+GSME as PCS02 (:meth:`GasPremises.emergency_credit_from_ppmid`: the GSME accepts it from its
+joined PPMID only).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from smetsnet.devices.core.device import (
     SIGNER_ROLES,
@@ -27,6 +30,7 @@ from smetsnet.devices.core.protection import DeviceProtection
 from smetsnet.devices.esme import Esme
 from smetsnet.devices.esme.meter import TopUpResult
 from smetsnet.devices.esme.state import HALF_HOUR, PENCE
+from smetsnet.devices.gas import GasPremises
 from smetsnet.devices.han.hub import CommsHub
 from smetsnet.gbcs.asn1.join import (
     JoinCommand,
@@ -46,6 +50,8 @@ from smetsnet.inventory.model import DeviceType
 #: the ACB) the ACB: CS03A1, CS03A2, CS03C, CS04AC.
 JOIN_SIGNERS = frozenset({Role.SUPPLIER, Role.ACCESS_CONTROL_BROKER})
 PPMID_SIGNERS = {**SIGNER_ROLES, **dict.fromkeys((0x000D, 0x00AB, 0x00AF, 0x000F), JOIN_SIGNERS)}
+#: The meter a consumer's request on the PPMID is for.
+Fuel = Literal["electricity", "gas"]
 #: CS03 response codes (GBCS-PAYLOADS §3).
 JOIN_OK, BAD_METHOD, MISSING_CERTIFICATE = 0, 2, 11
 NO_CBKE_RESPONSE = 13
@@ -142,20 +148,34 @@ class Ppmid(SimulatedDevice):
             return TopUpResult(accepted=False)
         return self.esme.apply_local_utrn(utrn, now)
 
-    def enable_supply(self) -> bool:
-        """The consumer accepts an armed supply (the button on the PPMID): armed -> enabled."""
-        if self.esme is None or self.esme.state.supply != "armed" or not self.on_han():
+    def enable_supply(self, fuel: Fuel | None = None) -> bool:
+        """The consumer accepts an armed supply (the button on the PPMID): armed -> enabled, on
+        the paired meter of ``fuel`` (None: each paired meter whose supply is armed)."""
+        if not self.on_han():
             return False
-        self.esme.state.supply = "enabled"
-        return True
+        enabled = False
+        esme = self.esme if fuel in (None, "electricity") else None
+        if esme is not None and esme.state.supply == "armed":
+            esme.state.supply = "enabled"
+            enabled = True
+        if fuel in (None, "gas") and isinstance(self.gas, GasPremises):
+            enabled = self.gas.enable_supply() or enabled
+        return enabled
 
-    def request_emergency_credit(self, now: datetime) -> list[bytes]:
-        """PCS02 to the gas meter when there is one that models it; returns what it sent back."""
-        request = getattr(self.gas, "emergency_credit_from_ppmid", None)
-        if request is None or not self.on_han():
-            return []
-        out = request(self.eui, now)
-        return list(out) if isinstance(out, list) else []
+    def request_emergency_credit(self, now: datetime, fuel: Fuel | None = None) -> TopUpResult:
+        """The consumer takes emergency credit on the PPMID, on the paired meter of ``fuel``
+        (None: each paired meter): granted when a meter allowed it, with every alert the meters
+        raised (the gas side's include the GSME's wakes that fell due first)."""
+        if not self.on_han():
+            return TopUpResult(accepted=False)
+        accepted, alerts = False, []
+        if fuel in (None, "electricity") and self.esme is not None:
+            result = self.esme.activate_emergency_credit(now)
+            accepted, alerts = result.accepted, list(result.alerts)
+        if fuel in (None, "gas") and isinstance(self.gas, GasPremises):
+            granted, sent = self.gas.emergency_credit_from_ppmid(self.eui, now)
+            accepted, alerts = accepted or granted, alerts + sent
+        return TopUpResult(accepted=accepted, alerts=alerts)
 
     # -- GBCS -----------------------------------------------------------------------------------
     def execute(
@@ -193,4 +213,4 @@ class Ppmid(SimulatedDevice):
         self.partners = {bytes.fromhex(k): int(v) for k, v in data["partners"].items()}
 
 
-__all__ = ["Display", "Ihd", "Ppmid", "TopUpResult", "read_display"]
+__all__ = ["Display", "Fuel", "Ihd", "Ppmid", "TopUpResult", "read_display"]

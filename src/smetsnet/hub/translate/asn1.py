@@ -418,7 +418,7 @@ def service_opt_out(body: RequestBody, ctx: Context) -> Command:
     return _update_command(mode, payload)
 
 
-@translator("6.23", DeviceType.ESME)
+@translator("6.23", DeviceType.ESME, DeviceType.GSME)
 def update_credentials_cos(body: RequestBody, ctx: Context) -> Command:
     """6.23 change of supplier: the transitional CoS party replaces the supplier cells (CS02b
     mode 7, 0x0107), authorised by its digital signature and counter; the new supplier's floors

@@ -1,0 +1,205 @@
+"""The GSME's prepayment: the shared account model (:mod:`smetsnet.devices.core.prepayment`) on
+the registers of a :class:`GsmeState`, with the settings the GBZ prepayment commands stored.
+
+Where the settings come from (ZSE Prepayment cluster 0x0705, as the hub translates the SRs):
+- GCS05 (2.1) Emergency Credit Setup: emergency credit limit and threshold; Set Low Credit
+  Warning Level: the low credit threshold (0x810D);
+- GCS02/GCS03 (1.6) Change Payment Mode: the payment control configuration (bit 1 prepayment;
+  bit 10 set: time debt is not collected while the supply is disabled; bit 11 clear: nor while
+  emergency credit is in use) and the cut-off value, the disablement threshold (GCS02's -1:
+  unchanged);
+- GCS04 (2.3) Change Debt: per debt register (type 1, 2: time debts 1, 2; type 3: payment
+  debt) the amount, absolute (even types) or added (odd types), and its recovery: an amount
+  per hour / day / week for a time debt, a share in hundredths of a percent of each top-up for
+  the payment debt.
+
+Money is in the meter's currency units (10^-5 GBP), recovery amounts too [inferred: GBCS gives
+the gas debt recovery amount in the currency of the meter's other registers]. Alerts are the
+GSME's prepayment alerts of GBCS (alert_codes.csv): 0x810D low credit, 0x8F0F credit below
+disablement threshold, 0x8119 emergency credit available, 0x81AB activated, 0x81AA exhausted,
+0x8168 supply armed by emergency credit, 0x81A7-0x81A9 debt cleared, 0x8F32 supply armed.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from smetsnet.devices.core import alerts as codes
+from smetsnet.devices.core import prepayment as account
+from smetsnet.devices.core.device import Alert
+from smetsnet.devices.gas.state import DEBT_LOG_CAPACITY, HALF_HOUR, GsmeState
+
+#: Payment control configuration bits (ZSE map16; the hub's GCS03 translation).
+PREPAYMENT_ENABLED: Final = 0x0002
+SUSPEND_DEBT_DISABLED: Final = 0x0400
+COLLECT_DEBT_IN_EMERGENCY: Final = 0x0800
+#: ZSE Debt Recovery Frequency -> seconds (hourly, daily, weekly).
+RECOVERY_PERIODS: Final = {0: 3_600, 1: 86_400, 2: 7 * 86_400}
+#: Debt types of the debt log and of Change Debt (1, 2: time debts; 3: payment debt).
+DEBT_TYPES: Final = 3
+DAY: Final = 86_400
+
+
+def settings(state: GsmeState) -> account.Settings:
+    """The prepayment settings the stored commands describe."""
+    rates = tuple((int(amount), int(period)) for amount, period in state.time_debt_rates)
+    return _settings(
+        state.disablement_threshold,
+        state.low_credit_level,
+        state.emergency_credit_limit,
+        state.emergency_credit_threshold,
+        rates,
+        state.debt_recovery_per_payment,
+        state.payment_control,
+    )
+
+
+@lru_cache(maxsize=256)
+def _settings(
+    disablement: int,
+    low_credit: int,
+    limit: int,
+    threshold: int,
+    rates: tuple[tuple[int, int], ...],
+    per_payment: int,
+    control: int,
+) -> account.Settings:
+    """Cached on the values: a fleet shares a few configurations. A meter never sent GCS03
+    (configuration 0) suspends nothing."""
+    first, second = (account.DebtRate(amount=max(a, 0), period=max(p, 1)) for a, p in rates)
+    return account.Settings(
+        disablement_threshold=disablement,
+        low_credit_threshold=low_credit,
+        emergency_credit_limit=max(limit, 0),
+        emergency_credit_threshold=threshold,
+        time_debt_rates=(first, second),
+        debt_recovery_per_payment=min(max(per_payment, 0), account.WHOLE),
+        suspend_debt_disabled=bool(control & SUSPEND_DEBT_DISABLED),
+        suspend_debt_emergency=control != 0 and not control & COLLECT_DEBT_IN_EMERGENCY,
+    )
+
+
+def take_emergency_credit(state: GsmeState, alerts: list[Alert]) -> bool:
+    """Emergency credit taken (GCS06 from the supplier, PCS02 from the PPMID, the meter's own
+    button) when the meter allows it: 0x81AB; a valve it lifts back above the disablement
+    threshold is armed (0x8168)."""
+    if state.payment_mode != "prepayment":
+        return False
+    config = settings(state)
+    if not account.take_emergency_credit(state, config):
+        return False
+    alerts.append(Alert(code=account.EMERGENCY_CREDIT_ACTIVATED))
+    if account.should_arm(
+        state.supply, account.combined_credit(state), config.disablement_threshold
+    ):
+        state.supply = "armed"
+        alerts.append(Alert(code=account.DISABLED_THEN_ARMED_BY_EMERGENCY_CREDIT))
+    return True
+
+
+def credit_top_up(state: GsmeState, value: int, clock: int, alerts: list[Alert]) -> None:
+    """A top-up's value: in prepayment through the account (payment debt share first, then the
+    emergency credit used, the accumulated debt, the balance); in credit mode, where no debt is
+    recovered, straight onto the meter balance."""
+    if state.payment_mode != "prepayment":
+        state.balance += value
+        return
+    payment = account.pay_in(state, settings(state), value)
+    if payment.to_payment_debt:
+        log_collection(state, clock, DEBT_TYPES, payment.to_payment_debt)
+    alerts.extend(Alert(code=code) for code in payment.alerts)
+
+
+def rearm(state: GsmeState, alerts: list[Alert]) -> None:
+    """Credit came back (top-up, adjustment): a valve closed for credit is armed (0x8F32)."""
+    threshold = settings(state).disablement_threshold
+    if state.payment_mode == "prepayment" and account.should_arm(
+        state.supply, account.combined_credit(state), threshold
+    ):
+        state.supply = "armed"
+        alerts.append(Alert(code=codes.SUPPLY_ARMED))
+
+
+def draw_down(
+    state: GsmeState,
+    costs: npt.NDArray[np.int64],
+    idle_costs: npt.NDArray[np.int64],
+    t0: int,
+) -> account.DrawDown:
+    """The half-hours' charges and time-debt instalments taken from the account (the valve
+    closed when the credit is gone: ``cut``); the collections go to the debt log."""
+    drawn = account.draw_down(
+        state,
+        settings(state),
+        costs=costs,
+        idle_costs=idle_costs,
+        t0=t0,
+        enabled=state.supply == "enabled",
+    )
+    if drawn.cut is not None:
+        state.supply = "disabled"
+    for index, row in enumerate(drawn.instalments):
+        for k in np.flatnonzero(row).tolist():
+            log_collection(state, t0 + k * HALF_HOUR, index + 1, int(row[k]))
+    return drawn
+
+
+def outstanding(state: GsmeState, debt_type: int) -> int:
+    """What is left of debt register ``debt_type`` (1, 2: time debts; 3: payment debt)."""
+    if debt_type == DEBT_TYPES:
+        return state.payment_debt
+    return state.time_debts[debt_type - 1]
+
+
+def log_collection(state: GsmeState, when: int, debt_type: int, amount: int) -> None:
+    """Add a collection to the debt log: one entry per register and day, the newest last."""
+    day = when - when % DAY
+    left = outstanding(state, debt_type)
+    log = state.debt_log
+    for i in range(len(log) - 1, -1, -1):
+        logged_day, collected, logged_type, _ = log[i]
+        if logged_day != day:
+            break
+        if logged_type == debt_type:
+            log[i] = (day, collected + amount, debt_type, left)
+            return
+    log.append((day, amount, debt_type, left))
+    del log[:-DEBT_LOG_CAPACITY]
+
+
+def credit_status(state: GsmeState) -> int:
+    """ZSE Credit Status (0x0003): bit 0 credit OK, 1 low credit, 2 emergency credit enabled,
+    3 available, 4 selected, 5 in use, 6 credit exhausted."""
+    config = settings(state)
+    combined = account.combined_credit(state)
+    bits = 0
+    if combined > config.low_credit_threshold:
+        bits |= 0x01
+    elif combined > config.disablement_threshold:
+        bits |= 0x02
+    if config.emergency_credit_limit > 0:
+        bits |= 0x04
+    if account.emergency_credit_available(state, config):
+        bits |= 0x08
+    if state.emergency_granted:
+        bits |= 0x10 | (0x20 if state.balance <= 0 else 0)
+    if combined <= config.disablement_threshold:
+        bits |= 0x40
+    return bits
+
+
+__all__ = [
+    "RECOVERY_PERIODS",
+    "credit_status",
+    "credit_top_up",
+    "draw_down",
+    "log_collection",
+    "outstanding",
+    "rearm",
+    "settings",
+    "take_emergency_credit",
+]
