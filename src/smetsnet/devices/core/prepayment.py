@@ -27,6 +27,7 @@ code): codes from ``gbcs/data/alert_codes.csv`` (DOMAIN.md §5).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -34,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smetsnet.devices.core.metering import HALF_HOUR, LOW_CREDIT
+from smetsnet.devices.core.tariff import Cost, Tariff
 
 #: Alert codes (DOMAIN.md §5; gbcs/data/alert_codes.csv).
 LOW_CREDIT_ALERT: Final = 0x810D  # combined credit below low credit threshold
@@ -118,6 +120,25 @@ def take_emergency_credit(account: Account, settings: Settings) -> bool:
     return True
 
 
+class Meter(Account, Protocol):
+    """A prepayment meter's state: the account, its payment mode and its supply (or valve)."""
+
+    payment_mode: str
+    supply: str
+
+
+def grant_emergency_credit(meter: Meter, settings: Settings) -> tuple[int, ...] | None:
+    """Emergency credit taken (at the meter, from the PPMID or remotely: ECS09 / GCS06) when the
+    meter allows it; the alert codes it raised (0x81AB; 0x8168 when it lifts a disabled supply
+    back above the disablement threshold, which is armed), or None when it was refused."""
+    if meter.payment_mode != "prepayment" or not take_emergency_credit(meter, settings):
+        return None
+    if should_arm(meter.supply, combined_credit(meter), settings.disablement_threshold):
+        meter.supply = "armed"
+        return (EMERGENCY_CREDIT_ACTIVATED, DISABLED_THEN_ARMED_BY_EMERGENCY_CREDIT)
+    return (EMERGENCY_CREDIT_ACTIVATED,)
+
+
 def should_arm(supply: str, credit: int, threshold: int = 0) -> bool:
     """A disabled supply is armed when the credit is back above the disablement threshold."""
     return supply == "disabled" and credit > threshold
@@ -162,6 +183,34 @@ def pay_in(account: Account, settings: Settings, value: int) -> Payment:
         to_balance=rest,
         alerts=alerts,
     )
+
+
+def charge_half_hours(
+    tariff: Tariff,
+    block_used: npt.ArrayLike,
+    t0: int,
+    wh: npt.ArrayLike,
+    *,
+    enabled: bool,
+    draw: Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], DrawDown],
+) -> tuple[npt.NDArray[np.int64], Cost, DrawDown]:
+    """Bill the half-hours from ``t0`` in prepayment: nothing is used while the supply is off;
+    ``draw(costs, idle_costs)`` takes the charges from the account (the meter's own draw-down,
+    which cuts the supply when the credit is gone). Returns what was used (nothing after a cut),
+    the bill of it, and the draw-down."""
+    demand = np.asarray(wh, dtype=np.int64)
+    if not enabled:
+        demand = np.zeros_like(demand)
+    detail = tariff.cost(t0, demand, block_used)
+    # What each half-hour costs with nothing used (after a cut): the standing charge.
+    idle = tariff.cost(t0, np.zeros_like(demand), block_used).cost if enabled else detail.cost
+    drawn = draw(detail.cost, idle)
+    if drawn.cut is not None:
+        demand = demand.copy()
+        demand[drawn.cut :] = 0
+        # Billed again so the registers stop at the cut (costs before it are unchanged).
+        detail = tariff.cost(t0, demand, block_used)
+    return demand, detail, drawn
 
 
 @dataclass(slots=True, kw_only=True)

@@ -328,22 +328,14 @@ class Esme(SimulatedDevice):
             self._register(start, used.demand, used.detail)
             return []
         t0 = seconds_since_2000(start)
-        demand = np.asarray(wh, dtype=np.int64)
-        enabled = s.supply == "enabled"
-        if not enabled:
-            demand = np.zeros_like(demand)
-        detail = tariff.cost(t0, demand, s.block_used)
-        # What each half-hour costs with nothing used (after a cut): the standing charge.
-        idle = tariff.cost(t0, np.zeros_like(demand), s.block_used).cost if enabled else detail.cost
-        drawn = account.draw_down(
-            s, prepayment.settings(s), costs=detail.cost, idle_costs=idle, t0=t0, enabled=enabled
+        demand, detail, drawn = account.charge_half_hours(
+            tariff,
+            s.block_used,
+            t0,
+            wh,
+            enabled=s.supply == "enabled",
+            draw=lambda costs, idle: prepayment.draw_down(s, costs, idle, t0),
         )
-        if drawn.cut is not None:
-            s.supply = "disabled"
-            demand = demand.copy()
-            demand[drawn.cut :] = 0
-            # Billed again so the registers stop at the cut (costs before it are unchanged).
-            detail = tariff.cost(t0, demand, s.block_used)
         self._register(start, demand, detail)
         return [
             self.alert(Alert(code=code), from_seconds_since_2000(t0 + (k + 1) * HALF_HOUR))

@@ -31,6 +31,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
+import numpy.typing as npt
+
 from smetsnet.devices.core import prepayment as account
 from smetsnet.devices.core.alerts import SUPPLY_ARMED
 from smetsnet.devices.core.device import Alert
@@ -223,20 +226,29 @@ def _invoke_emergency_credit(ctx: Context, _: Data) -> int:
 
 
 def take_emergency_credit(state: EsmeState, alerts: list[Alert]) -> bool:
-    """Emergency credit taken (from the PPMID, the meter or ECS09) when the meter allows it:
-    0x81AB; a supply it lifts back above the disablement threshold is armed (0x8168)."""
-    if state.payment_mode != "prepayment":
-        return False
-    config = settings(state)
-    if not account.take_emergency_credit(state, config):
-        return False
-    alerts.append(Alert(code=account.EMERGENCY_CREDIT_ACTIVATED))
-    if account.should_arm(
-        state.supply, account.combined_credit(state), config.disablement_threshold
-    ):
-        state.supply = "armed"
-        alerts.append(Alert(code=account.DISABLED_THEN_ARMED_BY_EMERGENCY_CREDIT))
-    return True
+    """Emergency credit taken (from the PPMID, the meter or ECS09) when the meter allows it
+    (:func:`.core.prepayment.grant_emergency_credit`, whose alerts join ``alerts``)."""
+    raised = account.grant_emergency_credit(state, settings(state))
+    alerts.extend(Alert(code=code) for code in raised or ())
+    return raised is not None
+
+
+def draw_down(
+    state: EsmeState, costs: npt.NDArray[np.int64], idle_costs: npt.NDArray[np.int64], t0: int
+) -> account.DrawDown:
+    """The half-hours' charges and time-debt instalments taken from the account; the supply is
+    disabled when the credit is gone (``cut``)."""
+    drawn = account.draw_down(
+        state,
+        settings(state),
+        costs=costs,
+        idle_costs=idle_costs,
+        t0=t0,
+        enabled=state.supply == "enabled",
+    )
+    if drawn.cut is not None:
+        state.supply = "disabled"
+    return drawn
 
 
 def credit_top_up(state: EsmeState, value: int, alerts: list[Alert]) -> None:

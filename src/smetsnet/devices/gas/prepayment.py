@@ -85,20 +85,11 @@ def _settings(
 
 def take_emergency_credit(state: GsmeState, alerts: list[Alert]) -> bool:
     """Emergency credit taken (GCS06 from the supplier, PCS02 from the PPMID, the meter's own
-    button) when the meter allows it: 0x81AB; a valve it lifts back above the disablement
-    threshold is armed (0x8168)."""
-    if state.payment_mode != "prepayment":
-        return False
-    config = settings(state)
-    if not account.take_emergency_credit(state, config):
-        return False
-    alerts.append(Alert(code=account.EMERGENCY_CREDIT_ACTIVATED))
-    if account.should_arm(
-        state.supply, account.combined_credit(state), config.disablement_threshold
-    ):
-        state.supply = "armed"
-        alerts.append(Alert(code=account.DISABLED_THEN_ARMED_BY_EMERGENCY_CREDIT))
-    return True
+    button) when the meter allows it (:func:`.core.prepayment.grant_emergency_credit`, whose
+    alerts join ``alerts``)."""
+    raised = account.grant_emergency_credit(state, settings(state))
+    alerts.extend(Alert(code=code) for code in raised or ())
+    return raised is not None
 
 
 def credit_top_up(state: GsmeState, value: int, clock: int, alerts: list[Alert]) -> None:
