@@ -251,6 +251,49 @@ def test_signing_checks_the_key_pair() -> None:
         sign(REQUEST, ec.generate_private_key(ec.SECP384R1()), USER_CERT)
 
 
+def _canonical_without_value(root: etree._Element) -> bytes:
+    value = root.find(f".//{{{DS_NS}}}SignatureValue")
+    assert value is not None
+    value.text = ""  # ECDSA is randomised: two signatures differ only there
+    return etree.tostring(root, method="c14n")
+
+
+def test_the_signed_document_is_what_signing_in_place_gives() -> None:
+    """``signed_document`` writes the Signature as text: it must be the signature
+    ``sign_element`` builds as elements, the comment kept, in both namespace settings."""
+    for xml in (REQUEST, b'<r xmlns="urn:x"><!-- c --><a>1 &amp; &lt;2&gt;</a><b/></r>'):
+        in_place = parse_xml(xml)
+        xmldsig.sign_element(in_place, USER_KEY, USER_CERT)
+        written = xmldsig.signed_document(parse_xml(xml), USER_KEY, USER_CERT)
+        assert written.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n")
+        assert verify(written, INDEX).certificate is USER_CERT
+        assert _canonical_without_value(parse_xml(written)) == _canonical_without_value(in_place)
+
+
+def test_a_document_with_a_node_after_its_root_is_signed() -> None:
+    signed = sign(b"<r><a>1</a></r>\n<!-- trailer -->", USER_KEY, USER_CERT)
+    assert signed.rstrip().endswith(b"<!-- trailer -->")
+    assert verify(signed, INDEX).certificate is USER_CERT
+
+
+def test_an_issuer_name_that_needs_escaping_is_written_escaped() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "A&B <Z1>")])
+    cert = (
+        x509.CertificateBuilder()
+        .issuer_name(issuer)
+        .subject_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2120, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )
+    signed = sign(REQUEST, key, cert)
+    assert b"A&amp;B" in signed
+    assert verify(signed, certificate_index([cert])).signer == IssuerSerial.of(cert)
+
+
 # --- hostile input ------------------------------------------------------------------------------
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>

@@ -11,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from smetsnet.gbcs.eui import format_eui
 from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
 from smetsnet.hub.audit_chain import (
     GENESIS,
@@ -124,6 +125,48 @@ def test_record_bytes_is_json_dumps_for_any_text(text: str) -> None:
     }
     expected = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
     assert record_bytes(**fields) == expected  # type: ignore[arg-type]
+
+
+def test_the_logs_cached_encodings_match_record_bytes(tmp_path: Path) -> None:
+    """The log keeps the encoded time, request id and user between entries: every line must
+    still be what ``record_bytes`` makes of that entry's own fields, as the values change."""
+    texts = ["", 'quote " and \\ backslash', "tab\tnew\nline\x00", "Zoë ☃ 𝄞"]
+    users = [USER, None, bytes.fromhex("00db123456789aa0"), USER]
+    entries = [
+        AuditEntry(
+            time=T0 + timedelta(seconds=k // 3),
+            request_id=None if k % 4 == 1 else f"{texts[k % 4]}:{k // 2}",
+            user=users[k % 4],
+            check=CHECKS[k % len(CHECKS)],
+            outcome=list(Outcome)[k % 3],
+            reason=texts[(k + 1) % 4],
+            response_code=None if k % 2 else "E1",
+            detail=texts[(k + 2) % 4],
+        )
+        for k in range(24)
+    ]
+    path = tmp_path / "audit.jsonl"
+    with AuditFile(path) as sink:
+        log = AuditLog(sink)
+        for entry in entries:
+            log.append(entry)
+    prev = GENESIS
+    for seq, (entry, line) in enumerate(zip(entries, _lines(path), strict=True), start=1):
+        record = record_bytes(
+            seq=seq,
+            time=entry.time.isoformat(),
+            request_id=entry.request_id,
+            user=None if entry.user is None else format_eui(entry.user),
+            check=entry.check.value,
+            outcome=entry.outcome.value,
+            reason=entry.reason,
+            response_code=entry.response_code,
+            detail=entry.detail,
+            prev=prev.hex(),
+        )
+        prev = chain_hash(prev, record)
+        assert line == record[:-1] + b',"hash":"' + prev.hex().encode() + b'"}\n', seq
+    assert verify_chain(path).ok
 
 
 def test_times_are_written_in_utc(tmp_path: Path) -> None:

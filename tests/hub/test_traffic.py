@@ -151,6 +151,21 @@ def test_queries() -> None:
     assert t.by_meter() == {M1: 6, M2: 3}
 
 
+def test_firmware_blocks_are_transfer_units_not_messages() -> None:
+    t = _sample()
+    before = (t.total(), t.share_by_category(), t.by_meter(), t.by_day_and_category(), t.by_srv())
+    assert t.transfers() == {"block": 0, "ack": 0}
+    for kind, n in (("block", 17), ("ack", 16)):
+        t.count(
+            day=D1, srv="11.1", use_case=None, category=Category.FIRMWARE, meter=M1, kind=kind, n=n
+        )
+    assert t.transfers() == {"block": 17, "ack": 16}
+    after = (t.total(), t.share_by_category(), t.by_meter(), t.by_day_and_category(), t.by_srv())
+    assert after == before
+    assert "block" not in t.by_kind()
+    assert TrafficMeter.from_json(t.to_json()).transfers() == {"block": 17, "ack": 16}
+
+
 def test_share_by_category() -> None:
     share = _sample().share_by_category()
     assert list(share) == [c.value for c in Category]

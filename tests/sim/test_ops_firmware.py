@@ -6,6 +6,7 @@ stage that fails too often stops the rollout."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -21,8 +22,10 @@ from smetsnet.sim.ops_firmware import (
     plan_firmware_rollout,
     stage_plan,
 )
+from smetsnet.wan.firmware import FirmwareBlock, decode, split_blocks
 
 OLD_VERSION = bytes.fromhex("00010000")
+ESME = bytes.fromhex("00DB120000000001")
 
 
 def _config(**overrides: object) -> SimConfig:
@@ -135,8 +138,65 @@ def test_stages_take_cumulative_shares_and_drop_empty_ones() -> None:
         stage_plan(targets, (0.5, 0.4))
 
 
-def test_the_image_is_an_ota_file_of_the_new_version_and_corruption_breaks_it() -> None:
+def test_the_image_is_an_ota_file_and_the_wan_fault_flips_one_bit_of_its_middle_block() -> None:
     image = manufacturer_image()
     assert image[:4] == bytes.fromhex("1EF1EE0B") and image[14:18] == NEW_VERSION
     assert int.from_bytes(image[52:56], "little") == len(image)
-    assert corrupted(image) != image and len(corrupted(image)) == len(image)
+    blocks = split_blocks(image)
+    wires = [
+        FirmwareBlock(transfer=1, index=i, count=len(blocks), targets=(ESME,), data=b).encode()
+        for i, b in enumerate(blocks)
+    ]
+    spoiled = [corrupted(w) for w in wires]
+    changed = [i for i, (w, c) in enumerate(zip(wires, spoiled, strict=True)) if w != c]
+    assert changed == [len(blocks) // 2]
+    received = b"".join(
+        block.data for block in map(decode, spoiled) if isinstance(block, FirmwareBlock)
+    )
+    flipped = [i for i, (a, b) in enumerate(zip(image, received, strict=True)) if a != b]
+    assert len(received) == len(image) and len(flipped) == 1
+    assert bin(image[flipped[0]] ^ received[flipped[0]]).count("1") == 1
+    assert corrupted(b"\xdd" + bytes(40)) == b"\xdd" + bytes(40)  # GBCS passes untouched
+
+
+def test_the_dcc_tells_the_supplier_per_meter_what_was_delivered(
+    staged: tuple[Simulation, FirmwareRollout],
+) -> None:
+    sim, rollout = staged
+    assert rollout.delivered == set(rollout.homes) and not rollout.undelivered
+    assert rollout.transfers == {h.chf for h in sim.world.homes}
+    # One block and one acknowledgement per block, counted as firmware messages of 11.1.
+    assert sim.traffic.transfers() == {"block": 8 * 17, "ack": 8 * 17}
+    assert sim.traffic.by_srv()["11.1"] == 2  # the two suppliers' requests, answered by the DCC
+
+
+def test_a_comms_hub_off_through_every_attempt_is_given_up_and_keeps_its_firmware() -> None:
+    config = _config(firmware_halt_failure_rate=1.0)
+    sim = Simulation(config)
+    rollout = plan_firmware_rollout(sim, corruption_rate=0.0)
+    off, late = sim.world.homes[0], sim.world.homes[1]
+    distribute = sim.start + timedelta(hours=6)
+    wan, cut = sim.network.wan, sim.network.premises[late.chf]
+
+    def power_back(now: datetime) -> None:
+        for wire in cut.power_restored(now):
+            wan.emit(late.chf, wire, now)
+
+    # ``off`` is unreachable all morning (three hourly attempts fail); ``late`` has a power cut
+    # through the first attempt (its comms hub handles no block), so the second one delivers.
+    sim.at(distribute - timedelta(minutes=1), lambda _: wan.set_down(off.chf))
+    sim.at(distribute - timedelta(minutes=1), cut.power_outage)
+    sim.at(distribute + timedelta(minutes=30), power_back)
+    sim.at(distribute + timedelta(hours=5), lambda _: wan.set_down(off.chf, False))
+    sim.run()
+    assert rollout.undelivered == {off.esme}
+    assert rollout.delivered == set(rollout.homes) - {off.esme}
+    assert off.esme not in rollout.receipts and rollout.receipts[late.esme] is True
+    versions = _versions(sim)
+    assert versions[off.esme] == OLD_VERSION
+    assert {e for e, v in versions.items() if v == NEW_VERSION} == set(rollout.homes) - {off.esme}
+    assert rollout()["firmware"]["distribution_failures"] == 1
+    # 17 blocks to each of the 7 meters served, 4 sends of block 1 in ``late``'s failed first
+    # attempt, 3 attempts of 4 sends to ``off``.
+    assert sim.traffic.transfers()["block"] == 7 * 17 + 4 + 3 * 4
+    assert sim.hub.nondevice.records.pending_firmware() == []  # type: ignore[union-attr]

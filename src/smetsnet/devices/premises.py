@@ -13,6 +13,11 @@ hub); it is optional. Commissioning whitelists the GSME on the CHF too and joins
 GSME with its key-agreement key (as CS03C), so the PPMID's emergency-credit request (PCS02) and
 its gas display work.
 
+A firmware image the DCC distributed to the comms hub (``smetsnet.wan.firmware``) is handed by
+:meth:`Premises.receive_firmware` to its target devices on the HAN: the ESME and the auxiliary
+switch check the supplier's signature and report receipt (0x00CE); our simulated GSME and PPMID
+take no image, so for them the comms hub reports the transfer failed.
+
 An auxiliary load control switch (:class:`~smetsnet.devices.esme.Hcalcs`, DCC Boxed's
 ``…90-A6``) is optional too: commissioning whitelists and joins it like the ESME, and messages
 addressed to it are delivered to it over the HAN.
@@ -125,6 +130,24 @@ class Premises:
                 head = [outcome.response] if outcome.response is not None else []
                 return head + outcome.alerts
         return self.gas.deliver(wire, now) if self.gas is not None else []
+
+    def receive_firmware(
+        self, image: bytes, targets: tuple[bytes, ...], now: datetime
+    ) -> tuple[dict[bytes, bool], list[bytes]]:
+        """The comms hub hands a distributed image to each target on its HAN: whether each
+        target took it, and the devices' receipt alerts. A target not joined to the HAN, or one
+        that takes no image (GSME, PPMID here), did not."""
+        outcome: dict[bytes, bool] = {}
+        alerts: list[bytes] = []
+        takers = {d.eui: d for d in (self.esme, self.auxiliary) if d is not None}
+        for eui in targets:
+            device = takers.get(eui)
+            if device is None or not self.hub.joined(eui):
+                outcome[eui] = False
+                continue
+            alerts += device.receive_firmware_image(image, now)
+            outcome[eui] = True
+        return outcome, alerts
 
     # -- time -----------------------------------------------------------------------------------
     def advance(self, now: datetime) -> list[bytes]:

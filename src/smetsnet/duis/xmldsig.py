@@ -50,6 +50,7 @@ ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _DS = "{" + DS_NS + "}"
 SIGNATURE_TAG = _DS + "Signature"
 _SIGNED_INFO = _DS + "SignedInfo"
+_TRANSFORMS = _DS + "Transforms"
 # P-256 scalars are 32 bytes; r ‖ s is 64 (RFC 6931 §2.3.6).
 _SCALAR = 32
 
@@ -127,14 +128,18 @@ class VerifiedSignature:
 
 # --- canonicalisation ------------------------------------------------------------------------
 def _c14n(
-    node: etree._Element | etree._ElementTree, *, exclusive: bool, prefixes: list[str] | None = None
+    node: etree._Element | etree._ElementTree,
+    *,
+    exclusive: bool,
+    prefixes: list[str] | None = None,
+    comments: bool = False,
 ) -> bytes:
     try:
         return etree.tostring(
             node,
             method="c14n",
             exclusive=exclusive,
-            with_comments=False,
+            with_comments=comments,
             inclusive_ns_prefixes=prefixes,
         )
     except etree.C14NError:
@@ -300,7 +305,7 @@ def _reference_c14n(reference: etree._Element) -> tuple[str, list[str] | None]:
     """The canonicalisation the reference is digested with: ``enveloped`` then C14N 1.0 by
     default, or an explicit C14N 1.0 / exclusive C14N transform after it. Nothing else (XPath,
     XSLT) is run: DUIS needs none and they are an attack surface."""
-    transforms = reference.find(_DS + "Transforms")
+    transforms = next((child for child in reference if child.tag == _TRANSFORMS), None)
     steps = [] if transforms is None else [t for t in transforms if isinstance(t.tag, str)]
     if not steps or steps[0].tag != _DS + "Transform" or steps[0].get("Algorithm") != ENVELOPED:
         raise DuisSignatureError("the reference is not enveloped (first transform)")
@@ -330,9 +335,24 @@ def _key_info(signature: etree._Element) -> IssuerSerial:
         serial = _child(_child(_child(signature, "KeyInfo"), "X509Data"), "X509IssuerSerial")
     except DuisSignatureError:
         raise DuisSignatureError("ds:KeyInfo has no X509Data/X509IssuerSerial") from None
-    return IssuerSerial.parse(
+    return _issuer_serial(
         _child(serial, "X509IssuerName").text or "", _child(serial, "X509SerialNumber").text or ""
     )
+
+
+# KeyInfo texts already parsed: a hub sees the same few signers again and again.
+_SIGNERS: dict[tuple[str, str], IssuerSerial] = {}
+
+
+def _issuer_serial(issuer: str, serial: str) -> IssuerSerial:
+    """:meth:`IssuerSerial.parse`, remembered (a bad text raises every time: never cached)."""
+    found = _SIGNERS.get((issuer, serial))
+    if found is None:
+        found = IssuerSerial.parse(issuer, serial)
+        if len(_SIGNERS) >= _KEYS_MAX:
+            _SIGNERS.clear()
+        _SIGNERS[(issuer, serial)] = found
+    return found
 
 
 # --- signing ---------------------------------------------------------------------------------
@@ -341,19 +361,94 @@ def sign(
 ) -> bytes:
     """``xml`` signed as DCC's tool signs it: any old signature dropped, whitespace-only text
     removed, an enveloped ECDSA-SHA256 signature naming ``certificate`` appended."""
-    root = parse_xml(xml)
-    sign_element(root, private_key, certificate)
-    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+    return signed_document(parse_xml(xml), private_key, certificate)
+
+
+# The declaration lxml writes (``tostring(..., xml_declaration=True, encoding="UTF-8")``).
+_XML_DECLARATION = b"<?xml version='1.0' encoding='UTF-8'?>\n"
+_DS_DECLARATION = f' xmlns:ds="{DS_NS}"'.encode()
+# SignedInfo after its start tag, up to the digest, in canonical form (exclusive C14N: the ds
+# namespace is declared on SignedInfo, empty elements are written as start and end tags).
+_SIGNED_INFO_HEAD = (
+    f'<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"></ds:CanonicalizationMethod>'
+    f'<ds:SignatureMethod Algorithm="{ECDSA_SHA256}"></ds:SignatureMethod>'
+    '<ds:Reference URI=""><ds:Transforms>'
+    f'<ds:Transform Algorithm="{ENVELOPED}"></ds:Transform></ds:Transforms>'
+    f'<ds:DigestMethod Algorithm="{SHA256}"></ds:DigestMethod><ds:DigestValue>'
+).encode()
+_SIGNED_INFO_TAIL = b"</ds:DigestValue></ds:Reference></ds:SignedInfo>"
+_SIGNED_INFO_START = b"<ds:SignedInfo" + _DS_DECLARATION + b">"
+_C14N_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+
+
+def signed_document(
+    root: etree._Element, private_key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate
+) -> bytes:
+    """Sign a parsed document as :func:`sign_element` does and serialise it (XML declaration,
+    then the document in canonical form with the signature as the root's last child).
+
+    The digest needs the document's canonical form anyway, so that is what is written out
+    (any XML reader takes it), and the Signature is written as text rather than built as
+    elements: ``SignedInfo`` is signed in the canonical form exclusive C14N gives it in place,
+    which is what :func:`verify` computes. This is about twice as fast as building the
+    Signature, canonicalising SignedInfo and serialising the whole tree again.
+
+    Comments stay in the output (C14N without comments is what is digested). A document with
+    nodes after its root element takes the general path: sign in place, then serialise.
+    """
+    if root.getnext() is not None:
+        sign_element(root, private_key, certificate)
+        return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+    key_info = _prepare(root, private_key, certificate)
+    tree = root.getroottree()
+    text = _c14n(tree, exclusive=False, comments=True)
+    # "<!--" is only ever a comment in canonical form ("<" in text and attributes is &lt;).
+    content = text if b"<!--" not in text else _c14n(tree, exclusive=False)
+    digest = base64.b64encode(hashlib.sha256(content).digest())
+    signed_info = _SIGNED_INFO_HEAD + digest + _SIGNED_INFO_TAIL
+    value = _sign_raw(private_key, _SIGNED_INFO_START + signed_info)
+    declare = b"" if root.nsmap.get("ds") == DS_NS else _DS_DECLARATION
+    signature = b"".join(
+        (
+            b"<ds:Signature",
+            declare,
+            b"><ds:SignedInfo>",
+            signed_info,
+            b"<ds:SignatureValue>",
+            base64.b64encode(value),
+            b"</ds:SignatureValue>",
+            key_info,
+            b"</ds:Signature>",
+        )
+    )
+    end = text.rindex(b"</")  # the root's end tag: nothing follows it in canonical form
+    return b"".join((_XML_DECLARATION, text[:end], signature, text[end:]))
+
+
+def _prepare(
+    root: etree._Element, private_key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate
+) -> bytes:
+    """What signing does before the digest: check the key pair, drop any old signature and
+    whitespace-only text (as the tool does); returns the KeyInfo (see ``_check_key_pair``)."""
+    key_info = _check_key_pair(private_key, certificate)
+    for old in [child for child in root if child.tag == SIGNATURE_TAG]:
+        _detach(old)
+    strip_whitespace_text(root)
+    return key_info
+
+
+def _sign_raw(private_key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
+    """ECDSA-SHA256 over ``data`` as XMLDSig writes it: raw ``r ‖ s``, not DER."""
+    r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(_SCALAR, "big") + s.to_bytes(_SCALAR, "big")
 
 
 def sign_element(
     root: etree._Element, private_key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate
 ) -> None:
-    """Sign a parsed document in place (see :func:`sign`)."""
-    _check_key_pair(private_key, certificate)
-    for old in [child for child in root if child.tag == SIGNATURE_TAG]:
-        _detach(old)
-    strip_whitespace_text(root)
+    """Sign a parsed document in place (see :func:`sign`; :func:`signed_document` is the fast
+    way to signed bytes)."""
+    _prepare(root, private_key, certificate)
     digest = hashlib.sha256(_c14n(root.getroottree(), exclusive=False)).digest()
     nsmap = None if root.nsmap.get("ds") == DS_NS else {"ds": DS_NS}
     signature = etree.SubElement(root, SIGNATURE_TAG, nsmap=nsmap)
@@ -365,9 +460,7 @@ def sign_element(
     etree.SubElement(transforms, _DS + "Transform", Algorithm=ENVELOPED)
     etree.SubElement(reference, _DS + "DigestMethod", Algorithm=SHA256)
     etree.SubElement(reference, _DS + "DigestValue").text = base64.b64encode(digest).decode()
-    der = private_key.sign(_c14n(signed_info, exclusive=True), ec.ECDSA(hashes.SHA256()))
-    r, s = decode_dss_signature(der)
-    value = r.to_bytes(_SCALAR, "big") + s.to_bytes(_SCALAR, "big")
+    value = _sign_raw(private_key, _c14n(signed_info, exclusive=True))
     etree.SubElement(signature, _DS + "SignatureValue").text = base64.b64encode(value).decode()
     key_info = etree.SubElement(signature, _DS + "KeyInfo")
     issuer_serial = etree.SubElement(
@@ -379,8 +472,33 @@ def sign_element(
     etree.SubElement(issuer_serial, _DS + "X509SerialNumber").text = str(certificate.serial_number)
 
 
-def _check_key_pair(private_key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate) -> None:
+# Key pairs already checked, by identity (the values keep both alive so no id is reused while
+# cached), with the KeyInfo that names the certificate: the check derives and compares public
+# keys, and the issuer's text is built from the certificate; both together cost a tenth of a
+# signature.
+_PAIRS: dict[tuple[int, int], tuple[ec.EllipticCurvePrivateKey, x509.Certificate, bytes]] = {}
+
+
+def _check_key_pair(
+    private_key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate
+) -> bytes:
+    """Refuse a key that is not P-256 or not the certificate's; return the signature's
+    ``ds:KeyInfo`` naming the certificate (canonical form, ``ds`` prefix)."""
+    cached = _PAIRS.get((id(private_key), id(certificate)))
+    if cached is not None and cached[0] is private_key and cached[1] is certificate:
+        return cached[2]
     if private_key.curve.name != "secp256r1":
         raise DuisSignatureError("DUIS signs with P-256 keys only")
     if certificate.public_key() != private_key.public_key():
         raise DuisSignatureError("the private key does not belong to the certificate")
+    issuer = certificate.issuer.rfc4514_string().translate(_C14N_TEXT)
+    key_info = (
+        "<ds:KeyInfo><ds:X509Data><ds:X509IssuerSerial>"
+        f"<ds:X509IssuerName>{issuer}</ds:X509IssuerName>"
+        f"<ds:X509SerialNumber>{certificate.serial_number}</ds:X509SerialNumber>"
+        "</ds:X509IssuerSerial></ds:X509Data></ds:KeyInfo>"
+    ).encode()
+    if len(_PAIRS) >= _KEYS_MAX:
+        _PAIRS.clear()
+    _PAIRS[(id(private_key), id(certificate))] = (private_key, certificate, key_info)
+    return key_info

@@ -74,6 +74,8 @@ DEFAULT_ENDPOINT = "serviceS"
 T = TypeVar("T")
 
 UNREGISTERED_ROLES: frozenset[UserRole] = frozenset({UserRole.OU})
+#: Signing certificates whose EUI is remembered (far more than a network's users).
+_SIGNERS_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +122,7 @@ class AccessControl:
         #: The last refused request's RequestID and SR variant, once parsed far enough to answer
         #: it in DUIS (``None`` when it never became a request).
         self.refused: tuple[MessageId, str] | None = None
+        self._signer_euis: dict[int, tuple[x509.Certificate, bytes | None]] = {}
 
     def last_counter(self, user: bytes) -> int | None:
         return self._last_counter.get(user)
@@ -190,13 +193,25 @@ class AccessControl:
         except DuisSignatureError as exc:
             raise SignatureRejected(exc.reason) from exc
         self.signatures_valid += 1
-        if eui_of(verified.certificate) != originator:
+        if self._eui_of(verified.certificate) != originator:
             who = format_eui(originator) if originator else "?"
             raise SignatureRejected(
                 f"signed by {verified.signer.issuer} serial "
                 f"{verified.signer.serial}, not by the originator {who}"
             )
         return verified.signer
+
+    def _eui_of(self, certificate: x509.Certificate) -> bytes | None:
+        """The signer's EUI, read once per certificate (by identity; the entry keeps the
+        certificate alive so its id is not reused)."""
+        cached = self._signer_euis.get(id(certificate))
+        if cached is not None and cached[0] is certificate:
+            return cached[1]
+        eui = eui_of(certificate)
+        if len(self._signer_euis) >= _SIGNERS_KEPT:
+            self._signer_euis.clear()
+        self._signer_euis[id(certificate)] = (certificate, eui)
+        return eui
 
     def _user(self, eui: bytes) -> ServiceUser:
         found = self.inventory.store.user(eui)

@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from enum import Enum
 
 from smetsnet.gbcs.eui import format_eui
-from smetsnet.hub.audit_chain import GENESIS, AuditSink, chain_hash, chain_line, record_bytes
+from smetsnet.hub.audit_chain import (
+    GENESIS,
+    AuditSink,
+    chain_hash,
+    chain_line,
+    encoded_record,
+    json_optional,
+    json_string,
+)
 
 
 class Check(Enum):
@@ -69,7 +77,19 @@ class AuditLog:
     entries appended to this log, kept or not.
     """
 
-    __slots__ = ("_count", "_entries", "_hash", "_keep", "_lock", "_seq", "_sink", "_time")
+    __slots__ = (
+        "_count",
+        "_entries",
+        "_hash",
+        "_keep",
+        "_lock",
+        "_prev",
+        "_request",
+        "_seq",
+        "_sink",
+        "_time",
+        "_users",
+    )
 
     def __init__(self, sink: AuditSink | None = None, *, keep: bool = True) -> None:
         self._entries: list[AuditEntry] = []
@@ -77,11 +97,14 @@ class AuditLog:
         self._keep = keep
         self._count = 0
         self._seq, self._hash = sink.head if sink is not None else (0, GENESIS)
+        self._prev = json_string(self._hash.hex())
         # Several threads may append (a server's workers); seq and hash must advance together.
         self._lock = threading.Lock()
-        # The entries of one request share its time: format it once (isoformat is a third of
-        # an append).
+        # The entries of one request share its time and id, and a user appends many: each is
+        # encoded once (formatting and escaping them was half of an append).
         self._time: tuple[datetime | None, str] = (None, "")
+        self._request: tuple[str | None, str] = (None, "null")
+        self._users: dict[bytes, str] = {}
 
     @property
     def head(self) -> tuple[int, bytes]:
@@ -93,27 +116,40 @@ class AuditLog:
         with self._lock:
             seq = self._seq + 1
             if self._time[0] != entry.time:
-                self._time = (entry.time, _utc(entry.time).isoformat())
-            record = record_bytes(
-                seq=seq,
-                time=self._time[1],
-                request_id=entry.request_id,
-                user=None if entry.user is None else format_eui(entry.user),
-                check=entry.check.value,
-                outcome=entry.outcome.value,
-                reason=entry.reason,
-                response_code=entry.response_code,
-                detail=entry.detail,
-                prev=self._hash.hex(),
+                self._time = (entry.time, json_string(_utc(entry.time).isoformat()))
+            if self._request[0] != entry.request_id:
+                self._request = (entry.request_id, json_optional(entry.request_id))
+            record = encoded_record(
+                seq,
+                self._time[1],
+                self._request[1],
+                self._user(entry.user),
+                _CHECKS[entry.check._value_],
+                _OUTCOMES[entry.outcome._value_],
+                json_string(entry.reason) if entry.reason else '""',
+                json_optional(entry.response_code),
+                json_string(entry.detail) if entry.detail else '""',
+                self._prev,
             )
             digest = chain_hash(self._hash, record)
             if self._sink is not None:
                 # Written before the head moves on: a failed write leaves the chain as it was.
                 self._sink.write(chain_line(record, digest))
             self._seq, self._hash = seq, digest
+            self._prev = json_string(digest.hex())
             self._count += 1
             if self._keep:
                 self._entries.append(entry)
+
+    def _user(self, user: bytes | None) -> str:
+        if user is None:
+            return "null"
+        encoded = self._users.get(user)
+        if encoded is None:
+            if len(self._users) >= _USERS_KEPT:
+                self._users.clear()
+            encoded = self._users[user] = json_string(format_eui(user))
+        return encoded
 
     def flush(self) -> None:
         if self._sink is not None:
@@ -134,6 +170,14 @@ class AuditLog:
 
     def __iter__(self) -> Iterator[AuditEntry]:
         return iter(tuple(self._entries))
+
+
+#: The checks and outcomes (by value) as the record encodes them. Looked up by ``_value_``: an
+#: enum's ``.value`` and its hash are both Python-level and slow for a path taken 10 times a SR.
+_CHECKS = {check.value: json_string(check.value) for check in Check}
+_OUTCOMES = {outcome.value: json_string(outcome.value) for outcome in Outcome}
+#: Users whose encoded EUI is kept (far more than a hub has; the cache starts again past it).
+_USERS_KEPT = 4096
 
 
 def _utc(moment: datetime) -> datetime:

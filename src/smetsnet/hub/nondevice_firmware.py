@@ -1,7 +1,8 @@
 """11.1 Update Firmware and 11.4 Update PPMID Firmware: the DCC takes an image and a device
-list, keeps the devices it can distribute to, and records the request for the engine (which
-delivers it later, DOMAIN.md §6); devices it cannot take are answered in the warning lists of
-``DSPUpdateFirmwareWarning``.
+list, keeps the devices it can distribute to, and records the request; the hub's
+``FirmwareDistributor`` (``hub/firmware_distribution.py``) then sends the image once per comms hub
+over the WAN and tells the user per device (DCC alerts N60/N61, DOMAIN.md §6); devices it cannot
+take are answered in the warning lists of ``DSPUpdateFirmwareWarning``.
 
 Per device, first match wins: not in the inventory, of a type the SR does not serve (11.1:
 ESME, GSME, HCALCS; 11.4: PPMID) or not registered to the user -> InvalidDeviceIDList; not

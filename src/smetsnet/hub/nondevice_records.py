@@ -1,7 +1,8 @@
 """What the DCC remembers from non-device SRs beyond the inventory's devices and statuses:
 device details (12.2, 8.4), premises addresses (for 8.2 by UPRN or address and 12.1), the GPF
 that belongs to each CHF, comms hub installs and returns (8.14), opt-ins (8.6), local command
-responses (8.13) and firmware distribution requests (11.1, 11.4) for the engine to carry out.
+responses (8.13) and firmware distribution requests (11.1, 11.4) for the hub's firmware
+distributor (``hub/firmware_distribution.py``) to carry out.
 
 The inventory (``smetsnet.inventory``) keeps no manufacturer, model, firmware version or
 address; they live here, in memory, keyed by EUI or premises id.
@@ -150,11 +151,12 @@ class NonDeviceRecords:
         ]
 
     def pending_firmware(self) -> list[FirmwareRequest]:
-        """Distribution requests the engine has yet to carry out, oldest first."""
+        """Distribution requests not finished yet, oldest first."""
         return [r for r in self.firmware if not r.done]
 
     def firmware_done(self, request_id: str) -> FirmwareRequest:
-        """The engine finished distributing a request (its devices are free for another)."""
+        """The distributor finished a request: every device served or given up (its devices are
+        free for another)."""
         for i, request in enumerate(self.firmware):
             if request.request_id == request_id and not request.done:
                 self.firmware[i] = replace(request, done=True)

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from lxml import etree
 
 from smetsnet.duis import (
     DCCAlertMessage,
@@ -22,7 +21,7 @@ from smetsnet.duis import (
 )
 from smetsnet.duis.header import format_datetime
 from smetsnet.duis.responses import PreCommand
-from smetsnet.duis.xmldsig import sign_element
+from smetsnet.duis.xmldsig import signed_document
 from smetsnet.gbcs.eui import format_eui
 
 Content = bytes | PreCommand | int | Node | None
@@ -36,9 +35,7 @@ class Replies:
         self._certificate = dsp_certificate
 
     def signed(self, response: Response) -> bytes:
-        root = to_element(response)
-        sign_element(root, self._key, self._certificate)
-        return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+        return signed_document(to_element(response), self._key, self._certificate)
 
     def answer(
         self,

@@ -55,6 +55,7 @@ from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER, Protection
 from smetsnet.hub.access import Accepted, AccessControl
 from smetsnet.hub.alerts import AlertRouter, AlertThrottle
 from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
+from smetsnet.hub.firmware_distribution import FirmwareDistributor, dcc_alert_sink
 from smetsnet.hub.interface import TEXT, XML, Outbound, SyncAnswer
 from smetsnet.hub.inventory_state import InventoryState
 from smetsnet.hub.lifecycle_state import Counts, Held, HubConfig, Pending, Queued
@@ -128,6 +129,15 @@ class Hub:
             self.replies,
             self.records,
             AlertThrottle(limit=self.config.alert_limit_per_hour),
+        )
+        # 11.1/11.4 images the non-device services recorded, sent once per comms hub in blocks
+        self.firmware = FirmwareDistributor(
+            wan=self.wan,
+            records=lambda: getattr(self.nondevice, "records", None),
+            comms_hub=self._comms_hub,
+            alert=dcc_alert_sink(self.replies.dcc_alert, self._enqueue),
+            traffic=self.traffic,
+            audit=self.audit,
         )
 
     @property
@@ -452,6 +462,11 @@ class Hub:
     # --- time -------------------------------------------------------------------------------
 
     def advance(self, now: datetime) -> None:
+        # What this step puts in the outbox is one transaction, committed before it returns.
+        with self.outbox.batch():
+            self._advance(now)
+
+    def _advance(self, now: datetime) -> None:
         self._run_schedules(now)
         while self._held and self._held[0][0] <= now:
             _, _, held = heapq.heappop(self._held)
@@ -467,7 +482,7 @@ class Hub:
                 )
             except DuisRejected as exc:
                 self._fail(held.request_id, held.srv, held.device, exc.response_code or "E20", now)
-        for delivery in self.wan.advance(now):
+        for delivery in self.firmware.advance(now, self.wan.advance(now)):
             self._arrived(delivery.message.wire, now)
         self._timeouts(now)
 
@@ -520,6 +535,9 @@ class Hub:
 
     def next_due(self) -> datetime | None:
         times = [t for t in (self.wan.next_due(), self.outbox.next_due()) if t is not None]
+        firmware = self.firmware.next_due()
+        if firmware is not None:
+            times.append(firmware)
         store = self._schedules()
         due = store.next_due() if store is not None else None
         if due is not None:

@@ -1,9 +1,15 @@
 """Traffic accounting: every message the hub handles, counted by SR, use case, category, day, meter.
 
-A *message* is one GBCS message (a command to a device, its response, an alert a device sends) or
-one DUIS answer to a user for a request that never reaches a device. The report speaks the GB
+A *message* is one GBCS message (a command to a device, its response, an alert a device sends)
+or one DUIS answer to a user for a request that never reaches a device. The report speaks the GB
 network's terms: messages per meter per month and the share of each category (readings,
 security, install and commission, tariffs, firmware, prepayment, settings, alerts).
+
+Firmware blocks and their acknowledgements on the WAN (11.1/11.4 distribution,
+``hub/firmware_distribution.py``) are counted too, but as *transfer units*, apart from the
+messages: the DCC's figures count service requests and their GBCS messages, not the CSP's
+file-transfer blocks (an 8 KiB image is 17 blocks and 17 acknowledgements per comms hub, which
+would make firmware most of a short run's "messages"). :meth:`TrafficMeter.transfers` gives them.
 
 Every SR variant's category lives in ``data/sr_categories.csv`` (written by us from the DUIS SR
 names; the rules are in its header). :func:`category_of` looks one up; messages a device sends
@@ -28,15 +34,21 @@ from typing import Any, Final, TypeVar
 from smetsnet.errors import SmetsnetError
 from smetsnet.gbcs.registry import message_code_info, message_codes_for
 
-#: What :meth:`TrafficMeter.count` counts: a GBCS command, its response, a device's alert, or a
-#: DUIS answer to a request that the hub serves itself (a non-device SR).
-KINDS: Final = ("command", "response", "alert", "duis")
+#: Messages: a GBCS command, its response, a device's alert, a DUIS answer to a request that the
+#: hub serves itself (a non-device SR).
+MESSAGE_KINDS: Final = ("command", "response", "alert", "duis")
+#: Transfer units: a block of a firmware image the DCC distributes to a comms hub, and the comms
+#: hub's acknowledgement of it.
+TRANSFER_KINDS: Final = ("block", "ack")
+#: What :meth:`TrafficMeter.count` counts.
+KINDS: Final = MESSAGE_KINDS + TRANSFER_KINDS
 #: The average month, 365.25 / 12 days, so "per month" does not depend on which month.
 DAYS_PER_MONTH: Final = 30.4375
 #: The tag of the JSON form; a later, incompatible form gets a new one.
 JSON_FORMAT: Final = "smetsnet-traffic/1"
 
 _KIND_SET: Final = frozenset(KINDS)
+_TRANSFER_SET: Final = frozenset(TRANSFER_KINDS)
 _K = TypeVar("_K", bound=Hashable)
 
 
@@ -137,8 +149,9 @@ class TrafficMeter:
         kind: str,
         n: int = 1,
     ) -> None:
-        """Count ``n`` messages (one by default). ``srv`` is None for alerts, ``use_case`` for
-        DUIS answers that no GBCS message carries, ``meter`` for messages about no device."""
+        """Count ``n`` messages or transfer units (one by default). ``srv`` is None for alerts,
+        ``use_case`` for DUIS answers that no GBCS message carries, ``meter`` for messages about
+        no device (transfer units count for no meter)."""
         if kind not in _KIND_SET:
             raise TrafficError(f"message kind {kind!r} is not one of {', '.join(KINDS)}")
         if n < 1:
@@ -146,18 +159,30 @@ class TrafficMeter:
         key = (day, srv, use_case, category, kind)
         counts = self._counts
         counts[key] = counts.get(key, 0) + n
-        if meter is not None:
+        if meter is not None and kind not in _TRANSFER_SET:
             meters = self._meters
             meters[meter] = meters.get(meter, 0) + n
 
     # -- queries ---------------------------------------------------------------------------------
 
     def total(self) -> int:
-        return sum(self._counts.values())
+        """All messages (transfer units are not messages: :meth:`transfers`)."""
+        return sum(n for key, n in self._counts.items() if key[4] not in _TRANSFER_SET)
+
+    def transfers(self) -> dict[str, int]:
+        """Firmware blocks and acknowledgements on the WAN, by kind (every kind listed)."""
+        out = dict.fromkeys(TRANSFER_KINDS, 0)
+        for key, n in self._counts.items():
+            if key[4] in _TRANSFER_SET:
+                out[key[4]] += n
+        return out
 
     def _sum_by(self, part: Callable[[_Key], _K | None]) -> dict[_K, int]:
+        """Messages grouped by ``part`` of their key (transfer units left out)."""
         out: dict[_K, int] = {}
         for key, n in self._counts.items():
+            if key[4] in _TRANSFER_SET:
+                continue
             group = part(key)
             if group is not None:
                 out[group] = out.get(group, 0) + n
@@ -179,9 +204,11 @@ class TrafficMeter:
     def by_day_and_category(self) -> dict[date, dict[Category, int]]:
         """Messages per day, then per category, days in order."""
         out: dict[date, dict[Category, int]] = {}
-        for (day, _srv, _uc, category, _kind), n in sorted(
+        for (day, _srv, _uc, category, kind), n in sorted(
             self._counts.items(), key=lambda item: item[0][0]
         ):
+            if kind in _TRANSFER_SET:
+                continue
             per_day = out.setdefault(day, {})
             per_day[category] = per_day.get(category, 0) + n
         return out
@@ -195,6 +222,7 @@ class TrafficMeter:
         return self._sum_by(lambda key: key[2])
 
     def by_kind(self) -> dict[str, int]:
+        """Messages per kind (transfer units: :meth:`transfers`)."""
         return self._sum_by(lambda key: key[4])
 
     def by_meter(self) -> dict[bytes, int]:

@@ -2,14 +2,12 @@
 
 1. **distribute** (06:00): each electricity supplier signs the manufacturer's image (a ZigBee OTA
    file) with its digital-signing key and sends SR 11.1 Update Firmware to the DCC for the ESMEs
-   it supplies. The DCC keeps the devices it can serve (``hub/nondevice_firmware.py``) and
-   distributes the image once per comms hub, in blocks over the WAN, paced over a few hours. The
-   hub only records the request, so this module carries out the DCC's distribution (see
-   :meth:`FirmwareRollout.transfer`): the transfer time is the blocks' round trips drawn from the
-   comms hub's WAN link profile; a comms hub that is off (power cut, WAN down) when its transfer
-   is due is tried again hourly, three times in all. The comms hub hands the image to the ESME,
-   which checks the supplier's signature and reports receipt to the supplier (0x00CE: 0x8F72
-   verified, 0x8F1C verification failed).
+   it supplies. The hub carries out the distribution (``hub/firmware_distribution.py``): once per
+   comms hub, in blocks over the WAN, a comms hub that does not answer (power cut) tried again
+   hourly, three attempts in all. The comms hub hands the image to the ESME, which checks the
+   supplier's signature and reports receipt to the supplier (0x00CE: 0x8F72 verified, 0x8F1C
+   verification failed); the DCC tells the supplier per meter whether the image was delivered
+   (DCC alert N60) or not (N61). This module only listens.
 2. **activate, stage by stage**: the first stage (``firmware_stage_share[0]`` of the ESMEs, in a
    seeded order) gets SR 11.3 Activate Firmware (critical: the supplier signs the pre-command)
    with the image's SHA-256, future-dated to 03:00 the night after, at 14:00; only meters that
@@ -20,16 +18,15 @@
    ``firmware_halt_failure_rate`` the next stage is sent at once, else the rollout halts.
 
 Failures are made as they happen in the field: a seeded share (``corruption_rate``) of comms hubs
-gets a corrupted image (a flipped bit in the transfer) which the ESME refuses, so it has nothing
-to activate; power cuts (``scenario.plan_outages``) may leave a comms hub off at its transfer.
+gets a corrupted image (a WAN fault, :meth:`InMemoryWan.set_fault`, flips a bit in one block, an
+error the network's checks missed) which the ESME refuses, so it has nothing to activate; power
+cuts (``scenario.plan_outages``) may leave a comms hub off through its transfer's attempts.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
-import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -38,30 +35,24 @@ from typing import Any
 import numpy as np
 
 from smetsnet.devices.esme.services import OTA_MAGIC, make_image
-from smetsnet.duis.bodies import ActivateFirmware, UpdateFirmware
-from smetsnet.duis.responses import DeviceAlertMessage
+from smetsnet.duis.bodies import ActivateFirmware, Node, UpdateFirmware
+from smetsnet.duis.header import parse_eui
+from smetsnet.duis.responses import DCCAlertMessage, DeviceAlertMessage
 from smetsnet.errors import ConfigurationError
 from smetsnet.gbcs import crypto
 from smetsnet.gbcs.asn1 import ActivateFirmwareAlert, ActivateFirmwareResponse
 from smetsnet.gbcs.keystore import KeyUsage
-from smetsnet.hub.build import wan_profiles
-from smetsnet.hub.nondevice_records import NonDeviceRecords, RecordNotFound
+from smetsnet.hub.firmware_distribution import DELIVERED_ALERT, FAILED_ALERT
 from smetsnet.sim.engine import Simulation
 from smetsnet.sim.users import NON_DEVICE, Received, SimUser
 from smetsnet.sim.world import ACB, Home
-from smetsnet.wan.link import DEFAULT_PROFILES, LinkProfile, Technology
+from smetsnet.wan.firmware import FirmwareBlock, decode, is_firmware
 
 #: The new firmware (the OTA file version, bytes 14-17 of the manufacturer image) and its size.
 NEW_VERSION = bytes.fromhex("00020000")
 IMAGE_BYTES = 8 * 1024
-#: The DCC's WAN block for a distribution [inferred: DCC publishes no block size].
-BLOCK_BYTES = 512
 OTA_HEADER_BYTES = 56
 DISTRIBUTE_AT = timedelta(hours=6)
-DISTRIBUTION_DELAY = timedelta(minutes=10)
-DISTRIBUTION_WINDOW_S = 4 * 3600
-RETRY_AFTER = timedelta(hours=1)
-TRANSFER_ATTEMPTS = 3
 FIRST_STAGE_AT = timedelta(hours=14)
 ACTIVATE_AT = timedelta(hours=3)  # a night-time activation, when few consumers notice
 EVALUATE_AT = timedelta(hours=9)
@@ -115,12 +106,24 @@ def stage_plan(targets: list[bytes], shares: tuple[float, ...]) -> list[tuple[by
     return stages
 
 
-def corrupted(image: bytes) -> bytes:
-    """The image with one bit flipped in the middle of the manufacturer image (a transfer error
-    the WAN's checks missed): the supplier's signature no longer verifies."""
-    spoiled = bytearray(image)
-    spoiled[(len(image) - 66) // 2] ^= 0x01
-    return bytes(spoiled)
+def corrupted(wire: bytes) -> bytes:
+    """A WAN fault (for :meth:`InMemoryWan.set_fault`): the middle block of a firmware transfer
+    arrives with one bit flipped in the middle of its data, inside the manufacturer image, so the
+    supplier's signature no longer verifies; anything else passes unchanged."""
+    if not is_firmware(wire):
+        return wire
+    block = decode(wire)
+    if not isinstance(block, FirmwareBlock) or block.index != block.count // 2 or not block.data:
+        return wire
+    data = bytearray(block.data)
+    data[len(data) // 2] ^= 0x01
+    return FirmwareBlock(
+        transfer=block.transfer,
+        index=block.index,
+        count=block.count,
+        targets=block.targets,
+        data=bytes(data),
+    ).encode()
 
 
 @dataclass(slots=True, kw_only=True)
@@ -130,7 +133,6 @@ class FirmwareRollout:
     sim: Simulation = field(repr=False)
     corruption_rate: float
     rng: np.random.Generator = field(repr=False)
-    wan_rng: random.Random = field(repr=False)
     homes: dict[bytes, Home] = field(default_factory=dict)  # targeted ESME -> its home
     plan: list[tuple[bytes, ...]] = field(default_factory=list)
     digest: bytes = b""
@@ -141,11 +143,11 @@ class FirmwareRollout:
     stages: list[tuple[bytes, ...]] = field(default_factory=list)  # stages sent
     failed: set[bytes] = field(default_factory=set)  # meters of evaluated stages that failed
     halted: bool = False
-    corrupted: set[bytes] = field(default_factory=set)  # ESMEs sent a corrupted image
-    undelivered: set[bytes] = field(default_factory=set)  # comms hub off at every attempt
-    transfers: int = 0
-    blocks: int = 0
-    _remaining: dict[str, set[bytes]] = field(default_factory=dict)  # 11.1 -> ESMEs to serve
+    spoiled: dict[bytes, bytes] = field(default_factory=dict)  # comms hub with a WAN fault -> ESME
+    delivered: set[bytes] = field(default_factory=set)  # the DCC said delivered (N60)
+    corrupted: set[bytes] = field(default_factory=set)  # delivered through a WAN fault
+    undelivered: set[bytes] = field(default_factory=set)  # the DCC said failed (N61)
+    transfers: set[bytes] = field(default_factory=set)  # comms hubs that took the image
     _awaiting: dict[tuple[bytes, int], bytes] = field(default_factory=dict)  # 11.3 -> ESME
 
     def __call__(self) -> dict[str, Any]:
@@ -155,8 +157,8 @@ class FirmwareRollout:
                 "targeted": len(self.homes),
                 "distributed": sum(self.receipts.values()),
                 "distribution_failures": len(self.corrupted | self.undelivered),
-                "transfers": self.transfers,
-                "blocks": self.blocks,
+                "transfers": len(self.transfers),
+                "blocks": self.sim.traffic.transfers()["block"],
                 "activated": len(self.activated & sent),
                 "failed": len(self.failed),
                 "pending": len(sent - self.activated - self.failed),
@@ -169,10 +171,14 @@ class FirmwareRollout:
     # --- 1. distribution --------------------------------------------------------------------
 
     def distribute(self, now: datetime) -> None:
-        """Each supplier's 11.1 for its ESMEs; the DCC's transfers of what it took."""
+        """Each supplier's 11.1 for its ESMEs (the hub distributes what it takes); the seeded
+        share of comms hubs whose transfer the WAN will corrupt."""
         by_supplier: dict[bytes, list[bytes]] = {}
         for esme, home in self.homes.items():
             by_supplier.setdefault(self.sim.supplier_of(home, now), []).append(esme)
+            if self.rng.random() < self.corruption_rate:
+                self.spoiled[home.chf] = esme
+                self.sim.network.wan.set_fault(home.chf, corrupted)
         manufacturer = manufacturer_image()
         self.digest = hashlib.sha256(manufacturer).digest()
         for supplier, esmes in by_supplier.items():
@@ -182,8 +188,7 @@ class FirmwareRollout:
                 firmware_image=image, firmware_version=NEW_VERSION.hex(), device_ids=tuple(esmes)
             )
             request = user.request("11.1", body, target=ACB, now=now)
-            if user.send(self.sim.handle, request, now, sr_class=NON_DEVICE).code in _ACCEPTED:
-                self._plan_transfers(supplier, image, now)
+            user.send(self.sim.handle, request, now, sr_class=NON_DEVICE)
 
     def _signed(self, supplier: bytes, manufacturer: bytes) -> bytes:
         own = self.sim.world.setup.user_keys.get(supplier)
@@ -192,78 +197,35 @@ class FirmwareRollout:
             raise ConfigurationError(f"supplier {supplier.hex()} has no digital-signing key")
         return make_image(manufacturer, crypto.ecdsa_sign(key, manufacturer))
 
-    def _records(self) -> NonDeviceRecords:
-        records = getattr(self.sim.hub.nondevice, "records", None)
-        if not isinstance(records, NonDeviceRecords):
-            raise ConfigurationError("the hub keeps no non-device records: nothing to distribute")
-        return records
-
-    def _plan_transfers(self, supplier: bytes, image: bytes, now: datetime) -> None:
-        """One transfer per comms hub of each new 11.1 the DCC took from ``supplier``."""
-        for request in self._records().pending_firmware():
-            if request.by != supplier or request.request_id in self._remaining:
-                continue
-            self._remaining[request.request_id] = set(request.devices)
-            by_hub: dict[bytes, list[bytes]] = {}
-            for esme in request.devices:
-                by_hub.setdefault(self.homes[esme].chf, []).append(esme)
-            for chub, esmes in by_hub.items():
-                start = DISTRIBUTION_DELAY + timedelta(
-                    seconds=float(self.rng.uniform(0, DISTRIBUTION_WINDOW_S))
-                )
-                spoil = bool(self.rng.random() < self.corruption_rate)
-                when = now + start + timedelta(seconds=self._transfer_s(chub, len(image)))
-                action = partial(self.transfer, request.request_id, chub, tuple(esmes), image)
-                self.sim.at(when, partial(action, spoil, 1))
-
-    def _transfer_s(self, chub: bytes, size: int) -> float:
-        """Seconds to move ``size`` bytes: each block down and its acknowledgement back."""
-        technology = self.sim.world.setup.technologies.get(chub, Technology.CELLULAR)
-        profile = _profiles(self.sim).get(technology, DEFAULT_PROFILES[technology])
-        count = math.ceil(size / BLOCK_BYTES)
-        return sum(profile.sample_latency(self.wan_rng) for _ in range(2 * count))
-
-    def transfer(
-        self,
-        request_id: str,
-        chub: bytes,
-        esmes: tuple[bytes, ...],
-        image: bytes,
-        spoil: bool,
-        attempt: int,
-        now: datetime,
-    ) -> None:
-        """The image reaches the comms hub (or not: it is off) and goes on to its ESME."""
-        premises = self.sim.network.premises.get(chub)
-        wan = self.sim.network.wan
-        if premises is None or not wan.is_reachable(chub) or premises.outage_since is not None:
-            if attempt < TRANSFER_ATTEMPTS:
-                retry = partial(self.transfer, request_id, chub, esmes, image, spoil, attempt + 1)
-                self.sim.at(now + RETRY_AFTER, retry)
-            else:
-                self.undelivered.update(esmes)
-                self._served(request_id, esmes)
-            return
-        self.transfers += 1
-        self.blocks += math.ceil(len(image) / BLOCK_BYTES)
-        if spoil:
-            image = corrupted(image)
-            self.corrupted.update(esmes)
-        wake(self.sim, chub, now)  # as for any message: the clock moves to the arrival first
-        esme = premises.esme
-        if esme.eui in esmes and premises.hub.joined(esme.eui):
-            for wire in esme.receive_firmware_image(image, now):
-                wan.emit(chub, wire, now)
-        self._served(request_id, esmes)
-
-    def _served(self, request_id: str, esmes: tuple[bytes, ...]) -> None:
-        remaining = self._remaining.get(request_id)
-        if remaining is None:
-            return
-        remaining.difference_update(esmes)
-        if not remaining:
-            with contextlib.suppress(RecordNotFound):  # finished already
-                self._records().firmware_done(request_id)
+    def _distribution(self, code: str, alert: Node) -> None:
+        """N60 (delivered to one meter through its comms hub) or N61 (these meters not)."""
+        told: list[bytes] = []
+        if code == DELIVERED_ALERT:
+            status = alert.child("CSPFirmwareDeliveryStatus")
+            target = status.child("TargetDeviceID") if status is not None else None
+            chub = status.child("CommsHubDeviceID") if status is not None else None
+            if target is None or chub is None:
+                return
+            esme = parse_eui(target.text, "TargetDeviceID")
+            hub = parse_eui(chub.text, "CommsHubDeviceID")
+            if esme in self.homes:
+                self.delivered.add(esme)
+                self.transfers.add(hub)
+                if self.spoiled.get(hub) == esme:
+                    self.corrupted.add(esme)
+                told.append(esme)
+        else:
+            failure = alert.child("FirmwareDistributionFailure")
+            meters = failure.child("MeterIDs") if failure is not None else None
+            if meters is None:
+                return
+            esmes = [parse_eui(text, "MeterIDs") for text in meters.text.split(",")]
+            told = [e for e in esmes if e in self.homes]
+            self.undelivered.update(told)
+        for esme in told:
+            chf = self.homes[esme].chf
+            if self.spoiled.get(chf) == esme:  # the transfer is over: the WAN is sound again
+                self.sim.network.wan.set_fault(chf, None)
 
     # --- 2. activation by stages -------------------------------------------------------------
 
@@ -307,6 +269,10 @@ class FirmwareRollout:
 
     def listen(self, _user: SimUser, received: Received) -> None:
         body, gbcs = received.response.body, received.gbcs
+        if isinstance(body, DCCAlertMessage):
+            if body.code in (DELIVERED_ALERT, FAILED_ALERT):
+                self._distribution(body.code, body.alert)
+            return
         if isinstance(body, DeviceAlertMessage):
             if gbcs is not None and gbcs.header.originator in self.homes:
                 self._alert(gbcs.header.originator, body.alert_code, gbcs.payload)
@@ -355,10 +321,6 @@ def _next(now: datetime, at: timedelta) -> datetime:
     return when
 
 
-def _profiles(sim: Simulation) -> dict[Technology, LinkProfile]:
-    return {**DEFAULT_PROFILES, **wan_profiles(sim.config.wan)}
-
-
 def plan_firmware_rollout(
     sim: Simulation, *, corruption_rate: float = DEFAULT_CORRUPTION_RATE
 ) -> FirmwareRollout:
@@ -374,7 +336,6 @@ def plan_firmware_rollout(
         sim=sim,
         corruption_rate=corruption_rate,
         rng=np.random.default_rng(config.seed * 31 + _RNG_STREAM),
-        wan_rng=random.Random(f"smetsnet.firmware:{config.seed}"),
     )
     day = config.firmware_day
     if day is None or not 0 <= day < config.days:

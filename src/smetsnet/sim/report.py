@@ -59,6 +59,7 @@ def build_report(sim: Simulation, operations: dict[str, Any]) -> dict[str, Any]:
             for day, row in traffic.by_day_and_category().items()
         },
         "messages_by_kind": traffic.by_kind(),
+        "wan_transfer_units": traffic.transfers(),
         "messages_by_srv": dict(sorted(traffic.by_srv().items())),
         "messages_by_use_case": dict(sorted(traffic.by_use_case().items())),
         "consumption_by_half_hour": consumption_by_half_hour(sim),

@@ -10,8 +10,11 @@ the same seed gives the same run. Each link keeps order per direction: a message
 overtakes an earlier one to or from the same comms hub.
 
 A premises that is down or detached when a message *arrives* loses it (a switched-off comms hub
-answers nothing; the hub finds out by its own timeout). Time never goes backwards: a call with an
-earlier ``now`` than one already seen is refused, because it could deliver out of order.
+answers nothing; the hub finds out by its own timeout). A *fault* set on a comms hub's route
+(:meth:`InMemoryWan.set_fault`) rewrites what reaches that premises: a corruption the network's
+checks missed, injected by a simulation (e.g. a flipped bit in a firmware block). Time never
+goes backwards: a call with an earlier ``now`` than one already seen is refused, because it
+could deliver out of order.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,11 +34,16 @@ from smetsnet.wan.transport import Delivery, Direction, Endpoint, Message
 EUI_LENGTH = 8
 
 
+#: Rewrites a message on its way down to a premises (see :meth:`InMemoryWan.set_fault`).
+Fault = Callable[[bytes], bytes]
+
+
 @dataclass(slots=True)
 class _Route:
     endpoint: Endpoint | None
     technology: Technology
     down: bool = False
+    fault: Fault | None = None
 
     @property
     def reachable(self) -> bool:
@@ -91,6 +99,11 @@ class InMemoryWan:
     def set_down(self, chub: bytes, down: bool = True) -> None:
         """Switch the premises off (``down=True``) or on again; off, it loses what arrives."""
         self._route(chub).down = down
+
+    def set_fault(self, chub: bytes, fault: Fault | None) -> None:
+        """From now on every message reaching ``chub`` passes through ``fault`` first (None:
+        no more): a transfer error the network did not catch, for simulations and tests."""
+        self._route(chub).fault = fault
 
     def is_reachable(self, chub: bytes) -> bool:
         return self._route(chub).reachable
@@ -219,7 +232,8 @@ class InMemoryWan:
             self._counters[technology].unreachable += 1
             return
         self._delivered(technology, message, at)
+        wire = message.wire if route.fault is None else route.fault(message.wire)
         # The premises answers at the moment the message lands; answers take the same link back.
-        for answer in route.endpoint(message.wire, at):
+        for answer in route.endpoint(wire, at):
             up = Message(chub=message.chub, direction=Direction.UP, wire=answer, sent_at=at)
             self._launch(up, technology)
