@@ -46,6 +46,8 @@ class FakeHub:
         self.violations: list[str] = []
         self.advanced: list[datetime] = []
         self.handed_out_limits: list[int] = []
+        self.closed = False
+        self.closed_with_unreported: list[int] = []
         self._busy = threading.Lock()
         self._guard = threading.Lock()
 
@@ -140,6 +142,14 @@ class FakeHub:
                 'duis_responses_total{code="I0"}': 3.0,
                 "outbox depth": float(sum(1 for m in self.messages.values() if not m.delivered)),
             }
+
+    def close(self) -> None:
+        with self._one_at_a_time("close"):
+            # every delivery the edge took must have been reported before the hub is closed
+            self.closed_with_unreported = [
+                i for i, m in self.messages.items() if m.due is None and not m.delivered
+            ]
+            self.closed = True
 
     # Checks ------------------------------------------------------------------------------------
 

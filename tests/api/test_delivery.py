@@ -126,6 +126,17 @@ def test_due_messages_are_posted_as_xml_and_reported_delivered() -> None:
     assert metrics[("smetsnet_delivery_latency_seconds_count", frozenset())] == 40
 
 
+def test_the_hub_is_closed_at_shutdown_after_every_delivery_was_reported() -> None:
+    hub, receiver = FakeHub(), Receiver(delay=0.05)
+    with serving(receiver) as url, running_edge(hub, shutdown_grace=1.0):
+        for i in range(5):
+            hub.queue(url, b"<m%d/>" % i, _now())
+        hub.wait_until(lambda: receiver.active > 0)
+        assert not hub.closed
+    assert hub.closed and hub.closed_with_unreported == []
+    assert hub.violations == []
+
+
 def test_a_500_is_reported_failed_and_the_retry_delivers() -> None:
     hub, receiver = FakeHub(), Receiver(fail_first=3)
     with serving(receiver) as url, running_edge(hub, concurrency=1):

@@ -399,3 +399,35 @@ def test_load_own_builds_the_same_network_on_our_pki(tmp_path: Path) -> None:
     assert check_response(command, response, supplier)[1] == "ok"
     with pytest.raises(ConfigurationError, match="not a PKI folder"):
         load_own(tmp_path, None, now=NOW)
+
+
+def test_a_served_hub_with_a_state_folder_audits_to_a_file_and_closes_it(tmp_path: Path) -> None:
+    """``serve --state``: the audit chain goes to ``state/audit.jsonl`` (not kept in memory)
+    and is complete and verifiable once the edge has shut down and closed the hub; a second
+    start continues the same chain."""
+    from starlette.testclient import TestClient
+
+    from smetsnet.api.app import create_app
+    from smetsnet.hub.audit_chain import verify_chain
+    from smetsnet.hub.build import build_service
+
+    def serve_once() -> int:
+        service = build_service(
+            keystore=_keystore(), registration=None, state=tmp_path, response_urls={}, config={}
+        )
+        with TestClient(create_app(service)) as client:
+            answer = client.post(
+                "/api/v1/serviceS",
+                content=b"<not-duis/>",
+                headers={"Content-Type": "application/xml"},
+            )
+            assert answer.status_code == 400
+        assert service.hub.audit.entries() == ()  # nothing kept in memory
+        return len(service.hub.audit)
+
+    first = serve_once()
+    report = verify_chain(tmp_path / "audit.jsonl")
+    assert first >= 1 and report.ok and report.entries == first
+    second = serve_once()
+    report = verify_chain(tmp_path / "audit.jsonl")
+    assert report.ok and report.entries == first + second

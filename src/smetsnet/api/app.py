@@ -396,10 +396,13 @@ def create_app(
         try:
             yield
         finally:
-            await pump.stop()
-            edge.pump = None
-            edge.caller.close()
-            await http.close()
+            try:
+                await pump.stop()  # reports every delivery in flight to the hub first
+                await edge.caller.call(service.close)
+            finally:
+                edge.pump = None
+                edge.caller.close()
+                await http.close()
 
     routes = [
         Route("/api/v1/smki/certificates", edge.certificates, methods=["GET"]),

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from smetsnet.errors import ConfigurationError
 from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER
 from smetsnet.hub.audit import AuditLog
+from smetsnet.hub.audit_chain import AuditFile
 from smetsnet.hub.boxed import load_boxed, load_own
 from smetsnet.hub.build_endpoint import PremisesEndpoint
 from smetsnet.hub.network import SimulatedNetwork, set_gas_wake_interval
@@ -70,6 +71,16 @@ def build_hub(
         audit=audit,
     )
     return hub, wan
+
+
+def _served_audit(state: Path | None) -> AuditLog:
+    """A served hub's audit log: with a state folder, appended to ``state/audit.jsonl`` (the
+    chain goes on across restarts; ``smetsnet audit verify`` checks it) and not kept in memory,
+    which would grow by a dozen entries a request; without one, in memory (a demonstration)."""
+    if state is None:
+        return AuditLog()
+    state.mkdir(parents=True, exist_ok=True)
+    return AuditLog(AuditFile(state / "audit.jsonl"), keep=False)
 
 
 def _nondevice(setup: NetworkSetup) -> NonDeviceServices:
@@ -136,6 +147,7 @@ def build_service(
         profiles=wan_profiles(config.get("wan", {})),
         state_dir=state,
         config=hub_config,
+        audit=_served_audit(state),
     )
     wake = config.get("gas_wake_interval_s")
     if wake is not None:

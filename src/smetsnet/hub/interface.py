@@ -72,3 +72,7 @@ class DuisService(Protocol):
     def metrics(self) -> Mapping[str, float]:
         """Counters and gauges for ``/metrics`` (requests by code, queue depths, ...)."""
         ...
+
+    def close(self) -> None:
+        """Persist what is pending and release the stores (the edge is shutting down)."""
+        ...

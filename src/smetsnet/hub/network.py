@@ -132,6 +132,9 @@ class SimulatedNetwork:
     def metrics(self) -> dict[str, float]:
         return self.hub.metrics()
 
+    def close(self) -> None:
+        self.hub.close()
+
 
 def set_gas_wake_interval(premises: Mapping[bytes, Premises], seconds: int, now: datetime) -> None:
     """Make every gas meter wake every ``seconds`` from ``now`` (tests and demonstrations run

@@ -144,6 +144,14 @@ class Hub:
     def audit(self) -> AuditLog:
         return self.access.audit
 
+    def close(self) -> None:
+        """Write what is pending (the outbox's noted deliveries and open batch, the audit file's
+        buffer) and close both: the HTTP edge calls this as it shuts down."""
+        try:
+            self.outbox.close()
+        finally:
+            self.audit.close()
+
     def set_response_url(self, user: bytes, url: str) -> None:
         self.response_urls[user] = url
         self.outbox.set_url(user, url)
