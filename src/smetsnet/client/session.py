@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from lxml import etree
 
 from smetsnet.client.credentials import UserCredentials
 from smetsnet.duis import (
@@ -34,7 +33,12 @@ from smetsnet.duis.bodies import SignedPreCommand
 from smetsnet.duis.errors import DuisError, DuisSchemaError
 from smetsnet.duis.responses import PreCommand
 from smetsnet.duis.xml import parse_xml
-from smetsnet.duis.xmldsig import IssuerSerial, certificate_index, sign_element, verify_element
+from smetsnet.duis.xmldsig import (
+    IssuerSerial,
+    certificate_index,
+    signed_document,
+    verify_element,
+)
 from smetsnet.errors import SmetsnetError
 from smetsnet.gbcs.builders import sign_precommand
 from smetsnet.gbcs.codec import GbcsMessage, decode_and_verify
@@ -218,9 +222,7 @@ def signed_xml(
     request: Request, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate
 ) -> bytes:
     """The request as XML, signed as DUIS asks (enveloped XMLDSig, ECDSA-SHA256)."""
-    root = to_element(request)
-    sign_element(root, key, certificate)
-    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+    return signed_document(to_element(request), key, certificate)
 
 
 def verify_response(
