@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench bench-gbcs bench-inventory bench-devices bench-duis bench-duis-roundtrip bench-simulate bench-readings fuzz clean
+.PHONY: run test lint typecheck bench bench-gbcs bench-inventory bench-devices bench-duis bench-duis-hub bench-duis-roundtrip bench-http-clients bench-simulate bench-readings fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 # Every benchmark prints its own figures; `make bench` runs them all (a few minutes).
-bench: bench-gbcs fuzz bench-devices bench-duis bench-duis-roundtrip bench-inventory bench-simulate bench-readings
+bench: bench-gbcs fuzz bench-devices bench-duis bench-duis-hub bench-http-clients bench-duis-roundtrip bench-inventory bench-simulate bench-readings
 
 bench-gbcs: $(STAMP)
 	$(BIN)/python bench/gbcs_decode.py --cold-caches
@@ -36,8 +36,17 @@ bench-gbcs: $(STAMP)
 bench-devices: $(STAMP)
 	$(BIN)/python bench/devices.py --premises 100000
 
+# The round trip as fast as the hub acknowledges, then at an offered rate it sustains (latency).
 bench-duis-roundtrip: $(STAMP)
-	$(BIN)/python bench/duis_roundtrip.py
+	$(BIN)/python bench/duis_roundtrip.py --requests 4800 --users 24 --profile 0
+	$(BIN)/python bench/duis_roundtrip.py --requests 3000 --users 24 --rate $${RATE:-200}
+
+# The hub alone (no HTTP): service requests per second in one process, and where the time goes.
+bench-duis-hub: $(STAMP)
+	$(BIN)/python bench/duis_hub.py --profile
+
+bench-http-clients: $(STAMP)
+	$(BIN)/python bench/http_clients.py
 
 # The issue's figure is PREMISES=100000 (about half an hour and ~20 GB here, two processes);
 # the default keeps `make bench` to minutes.
