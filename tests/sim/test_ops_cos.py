@@ -28,6 +28,7 @@ from smetsnet.gbcs.dlms import (
 )
 from smetsnet.gbcs.frame import Cra
 from smetsnet.gbcs.keystore import KeyUsage
+from smetsnet.hub.smi_updates import CHANGE_OF_SUPPLIER_ALERT
 from smetsnet.inventory import UserRole
 from smetsnet.sim import scenario
 from smetsnet.sim.config import SimConfig
@@ -103,6 +104,13 @@ def test_the_change_is_counted_and_the_meter_carried_it_out(run: Run) -> None:
     )
     assert [(r.user, r.valid_to) for r in regs] == [(run.losing, run.at), (run.gaining, None)]
     assert run.sim.start < run.at < run.sim.end
+
+
+def test_the_losing_supplier_is_told_by_a_dcc_alert(run: Run) -> None:
+    """When the ESME answered the 6.23, the hub sent ChangeOfSupplier to the losing supplier."""
+    alerts = run.sim.users[run.losing].alerts
+    assert alerts[CHANGE_OF_SUPPLIER_ALERT] == 1
+    assert run.sim.users[run.gaining].alerts[CHANGE_OF_SUPPLIER_ALERT] == 0
 
 
 def test_hub_refuses_the_losing_supplier_with_e4(run: Run) -> None:

@@ -24,6 +24,7 @@ from smetsnet.gbcs.frame import Cra
 from smetsnet.gbcs.gbz import GbzAlert, GbzComponent, GbzMessage, cluster_command
 from smetsnet.gbcs.gbz.spec import C2S, METERING
 from smetsnet.gbcs.keystore import KeyUsage
+from smetsnet.hub.smi_updates import CHANGE_OF_SUPPLIER_ALERT
 from smetsnet.inventory import UserRole
 from smetsnet.sim import scenario
 from smetsnet.sim.config import SimConfig
@@ -112,6 +113,13 @@ def test_the_gas_change_is_counted_and_the_gsme_carried_it_out(run: Run) -> None
     assert [r.user for r in run.sim.hub.inventory.registrations(run.home.mpan, UserRole.IS)] == [
         run.home.electricity_supplier
     ]
+
+
+def test_the_losing_gas_supplier_is_told_by_a_dcc_alert(run: Run) -> None:
+    """When the GSME answered the 6.23, the hub sent ChangeOfSupplier to the losing supplier."""
+    alerts = run.sim.users[run.losing].alerts
+    assert alerts[CHANGE_OF_SUPPLIER_ALERT] == 1
+    assert run.sim.users[run.gaining].alerts[CHANGE_OF_SUPPLIER_ALERT] == 0
 
 
 def test_the_gsme_trusts_the_gaining_gas_supplier(run: Run) -> None:

@@ -71,6 +71,10 @@ def test_new_home_ends_in_service_on_its_install_day(run: Run) -> None:
     assert steps["12.2"] == 6
     assert steps["8.14.1"] == 1 and steps["8.1.1"] == 2
     assert steps["8.7.1"] == 2 and steps["8.7.2"] == 2  # ESME/GSME with the PPMID, GSME-IHD
+    assert steps["8.11"] == 4  # ESME, GSME, IHD, PPMID on the comms hub's device log
+    # the hub keeps the SMI from the devices' answers; the simulation only enters the
+    # registration data and joins the whitelisted devices on site (no SR for either)
+    assert run.outcome["inventory_api"] == {"registration data": 1, "HAN join": 4}
     install_day_date = (run.sim.start + timedelta(days=1)).date()
     for kind in (DeviceType.CHF, DeviceType.GPF, DeviceType.ESME, DeviceType.GSME):
         device = inventory.device(home.devices[kind])

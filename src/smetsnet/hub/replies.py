@@ -4,6 +4,7 @@ DSP's XML-signing key (as DCC Boxed signs every response, synchronous or not).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from cryptography import x509
@@ -123,6 +124,35 @@ def power_outage_event(chub: bytes, since: datetime, mpxn: str) -> Node:
                     Node(name="CommsHubDeviceID", text=format_eui(chub)),
                     Node(name="StartDateTime", text=format_datetime(since)),
                     Node(name="MPxN", text=mpxn),
+                ),
+            ),
+        ),
+    )
+
+
+def change_of_supplier(device: bytes, device_type: str, mpxns: Sequence[tuple[str, str]]) -> Node:
+    """DCCAlert/ChangeOfSupplier/DeviceChangeOfSupplier: a device whose supplier changed, its
+    DUIS DeviceType and its MeterMPxNs (``(element, MPxN)`` pairs in XSD order: ImportMPxN,
+    then SecondaryImportMPAN and ExportMPAN if any)."""
+    if not mpxns or mpxns[0][0] != "ImportMPxN":
+        raise ValueError(f"ChangeOfSupplier of {format_eui(device)}: ImportMPxN first, got {mpxns}")
+    return Node(
+        name="DCCAlert",
+        children=(
+            Node(
+                name="ChangeOfSupplier",
+                children=(
+                    Node(
+                        name="DeviceChangeOfSupplier",
+                        children=(
+                            Node(name="DeviceID", text=format_eui(device)),
+                            Node(name="DeviceType", text=device_type),
+                            Node(
+                                name="MPxNs",
+                                children=tuple(Node(name=n, text=v) for n, v in mpxns),
+                            ),
+                        ),
+                    ),
                 ),
             ),
         ),

@@ -64,6 +64,7 @@ from smetsnet.hub.records import HubRecords
 from smetsnet.hub.replies import Content, Replies, command_failure, power_outage_event
 from smetsnet.hub.scheduled import scheduled_message, scheduled_request
 from smetsnet.hub.schedules import ScheduleStore
+from smetsnet.hub.smi_updates import SmiUpdates
 from smetsnet.hub.traffic import TrafficMeter
 from smetsnet.hub.translate import Command, Context, NotTranslatable, translate
 from smetsnet.hub.translate.asn1 import HubContext, HubStateMissing
@@ -129,6 +130,13 @@ class Hub:
             self.replies,
             self.records,
             AlertThrottle(limit=self.config.alert_limit_per_hour),
+        )
+        # what the DCC does on devices' successful answers: SMI changes (8.1.1, 8.11, 8.7),
+        # the ChangeOfSupplier alert to the losing supplier (6.23)
+        self.smi = SmiUpdates(
+            self.inventory,
+            self.access.audit,
+            alert=dcc_alert_sink(self.replies.dcc_alert, self._enqueue),
         )
         # 11.1/11.4 images the non-device services recorded, sent once per comms hub in blocks
         self.firmware = FirmwareDistributor(
@@ -340,6 +348,7 @@ class Hub:
                 now,
                 gas=accepted.device.type is DeviceType.GSME,
             )
+        self.smi.expect(accepted, wire)
         self.counts.by_code["I99"] += 1
         return self._xml(self._answer(accepted, "I99", now))
 
@@ -583,6 +592,7 @@ class Hub:
         )
         self._done.add(key)
         self._finished(pending, now)
+        self.smi.answered(pending.request_id, wire, now)
         self.counts.responses += 1
         self.records.count(now, pending.srv, header.message_code, pending.device, "response")
         user = pending.request_id.originator  # the user, also when the DCC originated it
@@ -644,6 +654,7 @@ class Hub:
     ) -> None:
         """The user is told (the error code) and a DCC alert names the failed command."""
         user = request_id.originator
+        self.smi.forget(request_id)
         self.counts.by_code[code] += 1
         self._enqueue(
             user, self.replies.answer(code=code, now=now, request_id=request_id, srv=srv), now

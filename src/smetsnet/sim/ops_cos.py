@@ -7,7 +7,8 @@ On the day of the change, as in GB (DOMAIN.md §2.3, DUIS 6.23):
 2. the gaining supplier sends SR 6.23 Update Security Credentials (CoS) for the ESME with its own
    certificates; the DCC originates the GBCS command (CS02b supplierByTransCoS) as the
    transitional CoS party, and the meter replaces its supplier trust anchors with them and sets
-   the gaining supplier's counter floors;
+   the gaining supplier's counter floors; on the meter's successful answer the hub sends the
+   losing supplier the DCC alert ChangeOfSupplier (``hub.smi_updates``);
 3. the gaining supplier creates its own daily reading package (5.1). The losing supplier's
    schedule is not deleted by it: at its next run the hub finds that its owner no longer holds
    the role (E4) and ends it.

@@ -11,16 +11,16 @@ run. Each install, at a daytime moment of its day:
    the world's PKI (as ``hub.setup`` issues them) and is attached to the WAN; the electricity
    supplier sends **8.14.1 Install Success** (CHF and GPF InstalledNotCommissioned);
    **8.11 Update HAN Device Log** (Add) for each HAN device (CCS01 to the comms hub, the device
-   type from the pre-notification); the hub does not update its inventory from the answer, so
-   the device log and the meter points' meters are recorded in the inventory directly, and the
-   devices' HAN join (no SR: the installer joins them on site) likewise;
+   type from the pre-notification, the meters with their MPxN); on its successful answer the
+   hub puts the device on the comms hub's device log and links the meter to its MPxN
+   (``hub.smi_updates``). The device's HAN join is no SR: the installer joins it on site once
+   the supplier has the 8.11 answer, and the simulation records that join in the inventory;
 3. **8.1.1 Commission Device** to the ESME (electricity supplier) and the GSME (gas supplier),
-   critical (transform, sign, send); when a meter's response arrives, it, and the comms hub
-   function on its side (CHF with the ESME, GPF with the GSME), are Commissioned in the
-   inventory (the hub answers but does not update the SMI itself);
+   critical (transform, sign, send); on a meter's successful answer the hub commissions it and
+   the comms hub function on its side (CHF with the ESME, GPF with the GSME);
 4. **8.7 Join Service**: ESME-PPMID (8.7.1 CS03A1 and 8.7.2 CS03A2 to the PPMID), GSME-PPMID
-   (8.7.1 CS03C), GSME-IHD (8.7.2 CS03B); a consumer device is Commissioned in the inventory
-   when a meter's join with it succeeded;
+   (8.7.1 CS03C), GSME-IHD (8.7.2 CS03B); the hub commissions a consumer device when a meter's
+   join with it succeeded;
 5. once both meters and both comms hub functions are Commissioned, the home is in service: the
    suppliers schedule its daily reading packages and the simulation files its readings. Until
    then it is checked hourly, and a meter whose 8.1.1 failed (E21: lost on the WAN) is sent
@@ -51,11 +51,11 @@ from smetsnet.duis.bodies import (
     GenericBody,
 )
 from smetsnet.errors import ConfigurationError
-from smetsnet.gbcs.asn1 import JoinResponse
 from smetsnet.gbcs.eui import format_eui
 from smetsnet.gbcs.keystore import KeyChain, MemoryKeyStore
 from smetsnet.hub.build_endpoint import PremisesEndpoint
 from smetsnet.hub.setup import NetworkPlan, build_premises, issue_devices
+from smetsnet.hub.smi_updates import RULES
 from smetsnet.inventory import DeviceStatus, DeviceType, InventoryError
 from smetsnet.sim.engine import Simulation
 from smetsnet.sim.scenario import install_daily_reads
@@ -78,12 +78,12 @@ _TOLERANCE_S = {DeviceType.ESME: 60, DeviceType.GSME: 3600}
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Expect:
-    """A device response we wait for: its SR and what it commissions in the inventory."""
+    """A device response we wait for: its SR, and the device the installer then joins (8.11)."""
 
     job: _Install
     srv: str
     target: bytes
-    commissions: tuple[bytes, ...]
+    joins: bytes | None = None
 
 
 class _Install:
@@ -116,7 +116,7 @@ class _Installs:
         self.jobs: list[_Install] = []
         #: successful steps by SR variant (non-device: I0/I99; device: a good response)
         self.steps: Counter[str] = Counter()
-        #: what was done with the inventory API, because no SR does it here (module docstring)
+        #: what was done with the inventory API, because no SR does it (module docstring)
         self.direct: Counter[str] = Counter()
         #: refused or failed steps, as "SRV CODE"
         self.failed: Counter[str] = Counter()
@@ -213,8 +213,7 @@ class _Installs:
         sim.network.add_premises(chf, premises)
 
     def _whitelist(self, job: _Install, kind: DeviceType, eui: bytes, now: datetime) -> None:
-        """8.11 Add, then the device log, the meter point's meter and the HAN join in the
-        inventory (the hub does neither: module docstring)."""
+        """8.11 Add (with the meter's MPxN); the installer joins the device on its answer."""
         home = job.home
         gas, meter = kind is DeviceType.GSME, kind in (DeviceType.ESME, DeviceType.GSME)
         user = self.sim.users[GAS_SUPPLIER if gas else home.electricity_supplier]
@@ -240,26 +239,15 @@ class _Installs:
         except SimUserError as exc:  # not a DUIS answer (an HTTP error)
             self.failed["8.11 HTTP 501" if "HTTP 501" in str(exc) else "8.11 no answer"] += 1
         else:
-            self._expect_or_fail(user, answer, "8.11", job, ())
-        inventory = self.sim.hub.inventory
-        inventory.add_to_han_log(home.chf, eui, at=now)
-        self.direct["device log (8.11)"] += 1
-        if meter:
-            inventory.link_meter(home.mprn if gas else home.mpan, eui)
-            self.direct["meter point's meter"] += 1
-        inventory.apply(eui, "join", at=now)
-        self.direct["HAN join"] += 1
+            self._expect_or_fail(user, answer, "8.11", job, joins=eui)
 
     # --- 3. commissioning --------------------------------------------------------------------
 
     def _commission(self, job: _Install, now: datetime) -> None:
         home = job.home
-        sides = (
-            (home.electricity_supplier, DeviceType.ESME, DeviceType.CHF),
-            (GAS_SUPPLIER, DeviceType.GSME, DeviceType.GPF),
-        )
+        sides = ((home.electricity_supplier, DeviceType.ESME), (GAS_SUPPLIER, DeviceType.GSME))
         inventory = self.sim.hub.inventory
-        for user_eui, meter, hub_part in sides:
+        for user_eui, meter in sides:
             eui = home.devices[meter]
             if inventory.device(eui).status is not S.InstalledNotCommissioned or any(
                 e.target == eui for e in self._expected.values()
@@ -268,8 +256,7 @@ class _Installs:
             body = CommissionDeviceSynchroniseClock(
                 current_datetime=now, tolerance_period=_TOLERANCE_S[meter]
             )
-            commissions = (eui, home.devices[hub_part])
-            self._device(user_eui, "8.1.1", body, eui, now, job, commissions)
+            self._device(user_eui, "8.1.1", body, eui, now, job)
 
     # --- 4. joins ----------------------------------------------------------------------------
 
@@ -278,11 +265,11 @@ class _Installs:
         ppmid, ihd = home.devices.get(DeviceType.PPMID), home.devices.get(DeviceType.IHD)
         supplier = home.electricity_supplier
         if ppmid is not None:
-            self._device(supplier, "8.7.1", _join_body(True, ppmid), home.esme, now, job, (ppmid,))
-            self._device(supplier, "8.7.2", _join_body(False, home.esme), ppmid, now, job, ())
-            self._device(GAS_SUPPLIER, "8.7.1", _join_body(True, ppmid), home.gsme, now, job, ())
+            self._device(supplier, "8.7.1", _join_body(True, ppmid), home.esme, now, job)
+            self._device(supplier, "8.7.2", _join_body(False, home.esme), ppmid, now, job)
+            self._device(GAS_SUPPLIER, "8.7.1", _join_body(True, ppmid), home.gsme, now, job)
         if ihd is not None:
-            self._device(GAS_SUPPLIER, "8.7.2", _join_body(False, ihd), home.gsme, now, job, (ihd,))
+            self._device(GAS_SUPPLIER, "8.7.2", _join_body(False, ihd), home.gsme, now, job)
 
     # --- 5. in service -----------------------------------------------------------------------
 
@@ -343,7 +330,6 @@ class _Installs:
         target: bytes,
         now: datetime,
         job: _Install,
-        commissions: tuple[bytes, ...],
     ) -> None:
         user = self.sim.users[user_eui]
         request = user.request(srv, body, target=target, now=now)
@@ -351,7 +337,7 @@ class _Installs:
             answer = user.send_critical(self.sim.handle, request, now)
         else:
             answer = user.send(self.sim.handle, request, now)
-        self._expect_or_fail(user, answer, srv, job, commissions)
+        self._expect_or_fail(user, answer, srv, job)
 
     def _expect_or_fail(
         self,
@@ -359,14 +345,15 @@ class _Installs:
         answer: Answer,
         srv: str,
         job: _Install,
-        commissions: tuple[bytes, ...],
+        *,
+        joins: bytes | None = None,
     ) -> None:
         rid = answer.response.header.request_id
         if answer.code != "I99" or rid is None:
             self.failed[f"{srv} {answer.code}"] += 1
             return
         self._expected[(user.eui, rid.counter)] = _Expect(
-            job=job, srv=srv, target=rid.target, commissions=commissions
+            job=job, srv=srv, target=rid.target, joins=joins
         )
 
     def _on_message(self, user: SimUser, received: Received) -> None:
@@ -377,23 +364,25 @@ class _Installs:
         if expect is None:
             return
         code = received.response.header.response_code
-        if code != "I0" or not _device_succeeded(received):
+        if code != "I0" or not _device_succeeded(expect.srv, received):
             self.failed[f"{expect.srv} {code}"] += 1
             return
         self.steps[expect.srv] += 1
-        for eui in expect.commissions:
-            self._commission_in_inventory(eui, received.at)
+        if expect.joins is not None:
+            self._join_on_site(expect.joins, received.at)
 
-    def _commission_in_inventory(self, eui: bytes, now: datetime) -> None:
+    def _join_on_site(self, eui: bytes, now: datetime) -> None:
+        """The installer joins a device the hub put on the device log (no SR does this)."""
         inventory = self.sim.hub.inventory
-        if inventory.device(eui).status is not S.InstalledNotCommissioned:
+        if inventory.device(eui).status is not S.Whitelisted:
+            self.failed["HAN join (not on the device log)"] += 1
             return
         try:
-            inventory.commission(eui, at=now)
+            inventory.apply(eui, "join", at=now)
         except InventoryError:
-            self.failed["commission (inventory)"] += 1
+            self.failed["HAN join (inventory)"] += 1
             return
-        self.direct["commissioned"] += 1
+        self.direct["HAN join"] += 1
 
     # --- outcome -----------------------------------------------------------------------------
 
@@ -461,10 +450,8 @@ def _join_body(critical: bool, partner: bytes) -> GenericBody:
     )
 
 
-def _device_succeeded(received: Received) -> bool:
-    """A join's response says whether it joined (CS03 code 0); other responses are good when
-    they arrive with I0."""
+def _device_succeeded(srv: str, received: Received) -> bool:
+    """The device's answer is a success as the hub judges it for its SMI updates
+    (``hub.smi_updates.RULES``: DLMS results, GCS28 time status, CS03 code)."""
     gbcs = received.gbcs
-    if gbcs is not None and isinstance(gbcs.payload, JoinResponse):
-        return gbcs.payload.code == 0
-    return True
+    return gbcs is not None and RULES[srv].succeeded(gbcs.payload)

@@ -34,6 +34,7 @@ from smetsnet.gbcs.dlms import (
     OctetString,
     Structure,
     TypeDescription,
+    Unsigned,
     from_seconds_since_2000,
     seconds_since_2000,
 )
@@ -250,6 +251,8 @@ def esme_objects() -> ObjectServer:
     g[(3, "1-0:4.8.0.255", 3)] = lambda ctx: _scaler_unit(VARH)
     g[(1, "0-0:0.2.1.255", 2)] = lambda ctx: OctetString(value=ctx.state.firmware)
     g[(8, "0-0:1.0.0.255", 2)] = _clock
+    # the clock status ECS70 reads back: 0, ok (RTDS 8.1.1_ECS70Commission SUCCESS_RESPONSE)
+    g[(8, "0-0:1.0.0.255", 4)] = lambda ctx: Unsigned(value=0)
     g[(111, "0-0:19.0.0.255", 2)] = _payment_mode
     g[(70, "0-1:96.3.10.255", 2)] = _supply_state
     g[(1, "0-0:94.44.0.3", 2)] = lambda ctx: LongUnsigned(value=0)
