@@ -29,13 +29,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from smetsnet.devices.core import metering
 from smetsnet.devices.core.metering import HALF_HOUR, LOW_CREDIT
 from smetsnet.devices.core.tariff import Cost, Tariff
+from smetsnet.gbcs.dlms import from_seconds_since_2000, seconds_since_2000
 
 #: Alert codes (DOMAIN.md §5; gbcs/data/alert_codes.csv).
 LOW_CREDIT_ALERT: Final = 0x810D  # combined credit below low credit threshold
@@ -120,11 +123,50 @@ def take_emergency_credit(account: Account, settings: Settings) -> bool:
     return True
 
 
-class Meter(Account, Protocol):
+class Meter(Account, metering.Tariffed, Protocol):
     """A prepayment meter's state: the account, its payment mode and its supply (or valve)."""
 
-    payment_mode: str
-    supply: str
+
+#: What a meter does with a run of half-hours it used and was billed for (its registers).
+Register = Callable[[datetime, npt.NDArray[np.int64], Cost], None]
+
+
+def record_half_hours(
+    meter: Meter,
+    tariff: Tariff,
+    block_used: npt.ArrayLike,
+    start: datetime,
+    wh: npt.ArrayLike,
+    *,
+    register: Register,
+    settings: Settings,
+    drawn_from: Callable[[DrawDown, int], None] | None = None,
+) -> list[tuple[datetime, int]]:
+    """A meter's consecutive half-hours from ``start``: billed at ``tariff``, into ``register``;
+    in prepayment the charges and time-debt instalments come from the account
+    (:func:`charge_half_hours`, :func:`draw_down`; the supply is disabled when the credit is
+    gone) and ``drawn_from(draw-down, t0)`` sees what was taken (a debt log). Returns the
+    alerts raised, each with the end of its half-hour."""
+    if meter.payment_mode != "prepayment":
+        used = metering.bill(start, wh, meter, meter.balance, tariff, block_used)
+        register(start, used.demand, used.detail)
+        return []
+    t0 = seconds_since_2000(start)
+    enabled = meter.supply == "enabled"
+
+    def draw(costs: npt.NDArray[np.int64], idle: npt.NDArray[np.int64]) -> DrawDown:
+        drawn = draw_down(meter, settings, costs=costs, idle_costs=idle, t0=t0, enabled=enabled)
+        if drawn.cut is not None:
+            meter.supply = "disabled"
+        if drawn_from is not None:
+            drawn_from(drawn, t0)
+        return drawn
+
+    demand, detail, drawn = charge_half_hours(
+        tariff, block_used, t0, wh, enabled=enabled, draw=draw
+    )
+    register(start, demand, detail)
+    return [(from_seconds_since_2000(t0 + (k + 1) * HALF_HOUR), code) for k, code in drawn.alerts]
 
 
 def grant_emergency_credit(meter: Meter, settings: Settings) -> tuple[int, ...] | None:

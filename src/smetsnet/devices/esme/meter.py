@@ -37,7 +37,6 @@ from smetsnet.devices.esme.cosem import (
 )
 from smetsnet.devices.esme.objects import esme_objects
 from smetsnet.devices.esme.state import (
-    HALF_HOUR,
     PENCE,
     PROFILE_CAPACITY,
     UTRN_CACHE,
@@ -323,24 +322,16 @@ class Esme(SimulatedDevice):
         tariff = esme_tariff(s.objects, s.standing_charge) or metering.single_rate(
             s.price, s.standing_charge
         )
-        if s.payment_mode != "prepayment":
-            used = metering.bill(start, wh, s, s.balance, tariff, s.block_used)
-            self._register(start, used.demand, used.detail)
-            return []
-        t0 = seconds_since_2000(start)
-        demand, detail, drawn = account.charge_half_hours(
+        raised = account.record_half_hours(
+            s,
             tariff,
             s.block_used,
-            t0,
+            start,
             wh,
-            enabled=s.supply == "enabled",
-            draw=lambda costs, idle: prepayment.draw_down(s, costs, idle, t0),
+            register=self._register,
+            settings=prepayment.settings(s),
         )
-        self._register(start, demand, detail)
-        return [
-            self.alert(Alert(code=code), from_seconds_since_2000(t0 + (k + 1) * HALF_HOUR))
-            for k, code in drawn.alerts
-        ]
+        return [self.alert(Alert(code=code), at) for at, code in raised]
 
     def _register(self, start: datetime, demand: npt.NDArray[np.int64], detail: Cost) -> None:
         """What was used and charged into the registers, the bill and the profile."""

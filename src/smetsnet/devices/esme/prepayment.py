@@ -31,9 +31,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy as np
-import numpy.typing as npt
-
 from smetsnet.devices.core import prepayment as account
 from smetsnet.devices.core.alerts import SUPPLY_ARMED
 from smetsnet.devices.core.device import Alert
@@ -231,24 +228,6 @@ def take_emergency_credit(state: EsmeState, alerts: list[Alert]) -> bool:
     raised = account.grant_emergency_credit(state, settings(state))
     alerts.extend(Alert(code=code) for code in raised or ())
     return raised is not None
-
-
-def draw_down(
-    state: EsmeState, costs: npt.NDArray[np.int64], idle_costs: npt.NDArray[np.int64], t0: int
-) -> account.DrawDown:
-    """The half-hours' charges and time-debt instalments taken from the account; the supply is
-    disabled when the credit is gone (``cut``)."""
-    drawn = account.draw_down(
-        state,
-        settings(state),
-        costs=costs,
-        idle_costs=idle_costs,
-        t0=t0,
-        enabled=state.supply == "enabled",
-    )
-    if drawn.cut is not None:
-        state.supply = "disabled"
-    return drawn
 
 
 def credit_top_up(state: EsmeState, value: int, alerts: list[Alert]) -> None:

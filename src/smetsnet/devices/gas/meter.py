@@ -13,6 +13,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections import deque
 from datetime import datetime
+from functools import partial
 from typing import Any, Final
 
 import numpy as np
@@ -35,7 +36,7 @@ from smetsnet.devices.core.tariff import Cost
 from smetsnet.devices.gas import actions as _actions  # noqa: F401  (registers the handlers)
 from smetsnet.devices.gas import prepayment, services
 from smetsnet.devices.gas.server import FAILURE, Context, Reply, TopUp, serve
-from smetsnet.devices.gas.state import HALF_HOUR, PROFILE_CAPACITY, UTRN_CACHE, GsmeState
+from smetsnet.devices.gas.state import PROFILE_CAPACITY, UTRN_CACHE, GsmeState
 from smetsnet.devices.gas.tariff import gsme_tariff
 from smetsnet.errors import GbcsEncodeError, GbcsError, GbcsSecurityError
 from smetsnet.gbcs.asn1 import JoinCommand, ReadDeviceJoinDetailsCommand, UnjoinCommand
@@ -323,24 +324,17 @@ class Gsme(GbzDevice):
         exhausted, debt cleared, 0x8F0F)."""
         s = self.state
         tariff = gsme_tariff(s) or metering.single_rate(s.price, s.standing_charge)
-        if s.payment_mode != "prepayment":
-            used = metering.bill(start, wh, s, s.balance, tariff, s.block_used)
-            self._register(start, used.demand, used.detail)
-            return []
-        t0 = seconds_since_2000(start)
-        demand, detail, drawn = account.charge_half_hours(
+        raised = account.record_half_hours(
+            s,
             tariff,
             s.block_used,
-            t0,
+            start,
             wh,
-            enabled=s.supply == "enabled",
-            draw=lambda costs, idle: prepayment.draw_down(s, costs, idle, t0),
+            register=self._register,
+            settings=prepayment.settings(s),
+            drawn_from=partial(prepayment.log_collections, s),
         )
-        self._register(start, demand, detail)
-        return [
-            self.alert(Alert(code=code), from_seconds_since_2000(t0 + (k + 1) * HALF_HOUR))
-            for k, code in drawn.alerts
-        ]
+        return [self.alert(Alert(code=code), at) for at, code in raised]
 
     def _register(self, start: datetime, demand: npt.NDArray[np.int64], detail: Cost) -> None:
         """What was used and charged into the registers, the bill and the profile."""

@@ -26,7 +26,6 @@ from functools import lru_cache
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 
 from smetsnet.devices.core import alerts as codes
 from smetsnet.devices.core import prepayment as account
@@ -115,28 +114,11 @@ def rearm(state: GsmeState, alerts: list[Alert]) -> None:
         alerts.append(Alert(code=codes.SUPPLY_ARMED))
 
 
-def draw_down(
-    state: GsmeState,
-    costs: npt.NDArray[np.int64],
-    idle_costs: npt.NDArray[np.int64],
-    t0: int,
-) -> account.DrawDown:
-    """The half-hours' charges and time-debt instalments taken from the account (the valve
-    closed when the credit is gone: ``cut``); the collections go to the debt log."""
-    drawn = account.draw_down(
-        state,
-        settings(state),
-        costs=costs,
-        idle_costs=idle_costs,
-        t0=t0,
-        enabled=state.supply == "enabled",
-    )
-    if drawn.cut is not None:
-        state.supply = "disabled"
+def log_collections(state: GsmeState, drawn: account.DrawDown, t0: int) -> None:
+    """The time-debt instalments a draw-down collected, into the debt log (GCS15d)."""
     for index, row in enumerate(drawn.instalments):
         for k in np.flatnonzero(row).tolist():
             log_collection(state, t0 + k * HALF_HOUR, index + 1, int(row[k]))
-    return drawn
 
 
 def outstanding(state: GsmeState, debt_type: int) -> int:
@@ -187,8 +169,8 @@ __all__ = [
     "RECOVERY_PERIODS",
     "credit_status",
     "credit_top_up",
-    "draw_down",
     "log_collection",
+    "log_collections",
     "outstanding",
     "rearm",
     "settings",
