@@ -87,22 +87,7 @@ class CosTally:
 def plan_changes_of_supplier(sim: Simulation) -> Callable[[], dict[str, Any]]:
     """Schedule ``config.changes_of_supplier`` changes (none in a run shorter than two days: the
     gaining supplier's first daily package must fall inside the run)."""
-    tally = CosTally()
-    sim.listen(tally.listen)
-    config = sim.config
-    homes = list(sim.world.homes)
-    count = min(config.changes_of_supplier, len(homes))
-    if config.days < 2 or count < 1:
-        return tally.outcomes
-    rng = np.random.default_rng(config.seed * 31 + _RNG_STREAM)
-    chosen = rng.choice(len(homes), size=count, replace=False)
-    # Spread over every day but the last, so each change is followed by a daily read.
-    for i, index in enumerate(chosen):
-        day = sim.start + timedelta(days=i * (config.days - 1) // count)
-        (when,) = spread(rng, day, 1)
-        home = homes[int(index)]
-        sim.at(when, partial(change_supplier, sim, home, tally=tally))
-    return tally.outcomes
+    return _plan(sim, sim.config.changes_of_supplier, CosTally(), _RNG_STREAM, change_supplier)
 
 
 def plan_gas_changes_of_supplier(
@@ -110,21 +95,32 @@ def plan_gas_changes_of_supplier(
 ) -> Callable[[], dict[str, Any]]:
     """Schedule ``count`` gas changes of supplier (default ``config.changes_of_supplier``),
     spread as the electricity ones are (none in a run shorter than two days)."""
+    wanted = sim.config.changes_of_supplier if count is None else count
     tally = CosTally(names=("gas_changes_of_supplier", "gas_cos_updates_ok"))
+    return _plan(sim, wanted, tally, _GAS_RNG_STREAM, change_gas_supplier)
+
+
+def _plan(
+    sim: Simulation,
+    wanted: int,
+    tally: CosTally,
+    stream: int,
+    change: Callable[..., None],
+) -> Callable[[], dict[str, Any]]:
+    """``wanted`` changes by ``change(sim, home, now, tally=...)``, homes drawn from the seed's
+    ``stream``, spread over every day but the last so each is followed by a daily read."""
     sim.listen(tally.listen)
     config = sim.config
     homes = list(sim.world.homes)
-    wanted = config.changes_of_supplier if count is None else count
     count = min(wanted, len(homes))
     if config.days < 2 or count < 1:
         return tally.outcomes
-    rng = np.random.default_rng(config.seed * 31 + _GAS_RNG_STREAM)
+    rng = np.random.default_rng(config.seed * 31 + stream)
     chosen = rng.choice(len(homes), size=count, replace=False)
     for i, index in enumerate(chosen):
         day = sim.start + timedelta(days=i * (config.days - 1) // count)
         (when,) = spread(rng, day, 1)
-        home = homes[int(index)]
-        sim.at(when, partial(change_gas_supplier, sim, home, tally=tally))
+        sim.at(when, partial(change, sim, homes[int(index)], tally=tally))
     return tally.outcomes
 
 
