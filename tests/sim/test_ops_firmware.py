@@ -165,9 +165,13 @@ def test_the_dcc_tells_the_supplier_per_meter_what_was_delivered(
     sim, rollout = staged
     assert rollout.delivered == set(rollout.homes) and not rollout.undelivered
     assert rollout.transfers == {h.chf for h in sim.world.homes}
-    # One block and one acknowledgement per block, counted as firmware messages of 11.1.
+    # One block and one acknowledgement per block: WAN transfer units, not messages.
     assert sim.traffic.transfers() == {"block": 8 * 17, "ack": 8 * 17}
     assert sim.traffic.by_srv()["11.1"] == 2  # the two suppliers' requests, answered by the DCC
+    metrics = sim.hub.metrics()  # what /metrics shows of the distribution
+    assert metrics["firmware_blocks_sent"] == 8 * 17
+    assert metrics["firmware_transfers_finished"] == 8
+    assert metrics["firmware_transfers_in_progress"] == metrics["firmware_transfers_given_up"] == 0
 
 
 def test_a_comms_hub_off_through_every_attempt_is_given_up_and_keeps_its_firmware() -> None:

@@ -714,6 +714,10 @@ class Hub:
             held_requests=len(self._held),
             gas_commands_waiting=sum(len(q) for q in self._waiting.values()),
             outbox=len(self.outbox),
+            firmware_transfers_in_progress=self.firmware.in_progress,
+            firmware_transfers_finished=self.firmware.finished,
+            firmware_transfers_given_up=self.firmware.given_up,
+            firmware_blocks_sent=self.firmware.blocks_sent,
         )
         return out
 
