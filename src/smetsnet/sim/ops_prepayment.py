@@ -32,6 +32,14 @@ asking the supplier, who sends 2.5 Activate Emergency Credit (critical, ECS09; o
 meter alerts 0x81AB; what was used is repaid from the next top-up. Which homes owe and which are
 short is drawn per home index, so a partition of a world draws the same homes. Each part is
 seeded from the run's seed.
+
+Gas: the home's gas meter (GSME) goes on prepayment too, by the home's gas supplier (the world's
+first until a gas change of supplier moved it), with its own random stream so the electricity
+draws stay as they were: 2.2 (CS01b) with a first UTRN, 1.2.1 (GCS01b) a gas unit rate and
+standing charge, 1.6 (GCS03) prepayment mode; then top-ups about every top-up interval, sized
+from ``GAS_DAILY_SPEND_PENCE``, and a rescue top-up when the valve closes for credit (0x8F0F).
+The hub queues the commands at the gas proxy until the meter wakes. No gas emergency credit or
+debt is configured (2.1 and 2.3 to a GSME are not sent).
 """
 
 from __future__ import annotations
@@ -52,9 +60,13 @@ from smetsnet.duis.responses import DeviceAlertMessage
 from smetsnet.errors import ConfigurationError
 from smetsnet.gbcs import crypto
 from smetsnet.gbcs.dlms import AccessResponse
+from smetsnet.gbcs.gbz import ClusterCommand, GbzMessage
+from smetsnet.gbcs.gbz.general import DefaultResponse
 from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.utrn import make_utrn
+from smetsnet.inventory import DeviceType
 from smetsnet.sim.engine import Simulation, spread
+from smetsnet.sim.ops_cos import gas_supplier_of
 from smetsnet.sim.users import Received, SimUser
 from smetsnet.sim.world import Home
 
@@ -98,13 +110,20 @@ DEBT_PER_PAYMENT = 1000
 SHORT_SHARE = 0.3
 SHORT_MARGIN = (0.4, 0.8)
 USUAL_MARGIN = (0.8, 1.6)
+#: The gas meter's unit rate and standing charge (meter currency units): 6p/kWh and 28p/day;
+#: what a typical home spends a day on gas at that price (about 30 kWh), pence.
+GAS_PRICE = 6_000
+GAS_STANDING_CHARGE = 28_000
+GAS_DAILY_SPEND_PENCE = 210
 _RNG_STREAM = 21  # this operation's stream of the run's seed
+_GAS_RNG_STREAM = 23  # the gas meters' own stream
 _DRAW_DEBT, _DRAW_SHORT = 1, 2  # per-home draws of the run's seed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TopUp:
-    """One 2.2 a supplier sent: to which meter, under which counter, for how much."""
+    """One 2.2 a supplier sent: to which meter (``esme``; the GSME for a gas top-up), under
+    which counter, for how much."""
 
     esme: bytes
     supplier: bytes
@@ -142,6 +161,18 @@ class PrepaymentTally:
     _awaiting: dict[tuple[bytes, bytes, int], TopUp] = field(default_factory=dict)
     _rescue_due: set[bytes] = field(default_factory=set)
     _secrets: dict[tuple[bytes, bytes], bytes] = field(default_factory=dict, repr=False)
+    #: gas: the random stream of the gas choices, the GSMEs (-> their home) and their figures
+    gas_rng: np.random.Generator | None = field(default=None, repr=False)
+    gas_homes: dict[bytes, Home] = field(default_factory=dict)
+    gas_in_prepayment: set[bytes] = field(default_factory=set)  # GCS03 answered with success
+    gas_price_set: set[bytes] = field(default_factory=set)  # GCS01b answered with success
+    gas_sent: list[TopUp] = field(default_factory=list)
+    gas_accepted: list[TopUp] = field(default_factory=list)
+    gas_refused: list[TopUp] = field(default_factory=list)
+    gas_alerts: Counter[int] = field(default_factory=Counter)
+    gas_disabled: set[bytes] = field(default_factory=set)
+    gas_rescues: int = 0
+    gas_re_enabled: int = 0
 
     def __call__(self) -> dict[str, Any]:
         return {
@@ -164,6 +195,18 @@ class PrepaymentTally:
             "emergency_credit_asked_of_supplier": self.ec_asked_remotely,
             "emergency_credit_activated_alerts": self.alerts[EC_ACTIVATED],
             "emergency_credit_exhausted_alerts": self.alerts[EC_EXHAUSTED],
+            "gas_prepayment_meters": len(self.gas_homes),
+            "gas_price_set": len(self.gas_price_set),
+            "gas_prepayment_mode_set": len(self.gas_in_prepayment),
+            "gas_top_ups": len(self.gas_sent),
+            "gas_top_ups_accepted": len(self.gas_accepted),
+            "gas_top_ups_refused": len(self.gas_refused),
+            "gas_credit_added_pence": sum(t.pence for t in self.gas_accepted),
+            "gas_low_credit_alerts": self.gas_alerts[LOW_CREDIT],
+            "gas_credit_exhausted_alerts": self.gas_alerts[CREDIT_EXHAUSTED],
+            "gas_meters_disabled": len(self.gas_disabled),
+            "gas_top_ups_after_disablement": self.gas_rescues,
+            "gas_supplies_re_enabled": self.gas_re_enabled,
         }
 
     # --- what the supplier sends ------------------------------------------------------------
@@ -220,6 +263,72 @@ class PrepaymentTally:
         margin = SHORT_MARGIN if short else USUAL_MARGIN
         pence = days * DAILY_SPEND_PENCE * float(self.rng.uniform(*margin))
         return max(1, math.ceil(pence / TOP_UP_STEP_PENCE)) * TOP_UP_STEP_PENCE
+
+    # --- gas: what the gas supplier sends ---------------------------------------------------
+
+    def _gas_stream(self) -> np.random.Generator:
+        if self.gas_rng is None:
+            raise ConfigurationError("prepayment: the gas meters' random stream is not set")
+        return self.gas_rng
+
+    def gas_amount(self, days: float) -> int:
+        """A consumer's gas top-up for ``days`` of use (whole 500p steps, the usual margin)."""
+        margin = float(self._gas_stream().uniform(*USUAL_MARGIN))
+        pence = days * GAS_DAILY_SPEND_PENCE * margin
+        return max(1, math.ceil(pence / TOP_UP_STEP_PENCE)) * TOP_UP_STEP_PENCE
+
+    def set_up_gas(self, home: Home, now: datetime) -> None:
+        """The gas supplier's first credit, gas price and prepayment mode (module docstring)."""
+        first = self.first_credit_pence
+        interval = self.sim.config.top_up_interval_days
+        self.gas_top_up(home, now, pence=first or self.gas_amount(interval))
+        user = self.sim.users[gas_supplier_of(self.sim, home)]
+        for srv, body in (
+            ("1.2.1", gas_price_body(GAS_PRICE, GAS_STANDING_CHARGE)),
+            ("1.6", prepayment_body()),
+        ):
+            request = user.request(srv, GenericBody(node=body), target=home.gsme, now=now)
+            user.send_critical(self.sim.handle, request, now)
+
+    def gas_top_up(self, home: Home, now: datetime, *, pence: int) -> TopUp:
+        """2.2 to the GSME by the home's gas supplier now, with a fresh UTRN for ``pence``."""
+        supplier = gas_supplier_of(self.sim, home)
+        user = self.sim.users[supplier]
+        draft = user.request(
+            "2.2", TopUpDevice(utrn="0" * 20), target=home.gsme, now=now, top_up=True
+        )
+        counter = draft.header.request_id.counter
+        z = self._secret(supplier, home.gsme)
+        utrn = make_utrn(z, supplier=supplier, device=home.gsme, counter=counter, pence=pence)
+        request = replace(draft, body=TopUpDevice(utrn=utrn))
+        sent = TopUp(
+            esme=home.gsme, supplier=supplier, counter=counter, pence=pence, utrn=utrn, at=now
+        )
+        self.gas_sent.append(sent)
+        answer = user.send(self.sim.handle, request, now)
+        if answer.code == "I99":
+            self._awaiting[(supplier, home.gsme, counter)] = sent
+        else:
+            self.gas_refused.append(sent)
+        return sent
+
+    def scheduled_gas_top_up(self, home: Home, now: datetime) -> None:
+        self.gas_top_up(home, now, pence=self.gas_amount(self.sim.config.top_up_interval_days))
+
+    def gas_rescue(self, home: Home, now: datetime) -> None:
+        """The valve closed for credit: the consumer buys gas credit for a few days, and opens
+        the valve (the button) once the top-up has armed it."""
+        self._rescue_due.discard(home.gsme)
+        self.gas_rescues += 1
+        days = max(3.0, self.sim.config.top_up_interval_days)
+        self.gas_top_up(home, now, pence=self.gas_amount(days))
+
+    def _consumer_opens_valve(self, home: Home, now: datetime) -> None:
+        """The meter says the valve is armed: the consumer presses its button."""
+        premises = self.sim.network.premises.get(home.chf)
+        gas = premises.gas if premises is not None else None
+        if gas is not None and gas.enable_supply():
+            self.gas_re_enabled += 1
 
     def _secret(self, supplier: bytes, esme: bytes) -> bytes:
         """Z of the supplier's prepayment KA key and the meter's KA key (cached: ECDH is the
@@ -286,12 +395,17 @@ class PrepaymentTally:
         if isinstance(body, DeviceAlertMessage):
             if gbcs is not None and gbcs.header.originator in self.homes:
                 self._alert(gbcs.header.originator, body.alert_code, received.at)
+            elif gbcs is not None and gbcs.header.originator in self.gas_homes:
+                self._gas_alert(gbcs.header.originator, body.alert_code, received.at)
             return
         rid = received.response.header.request_id
         if rid is None:
             return
-        ok = gbcs is not None and _succeeded(gbcs.payload)
         use_case = gbcs.use_case if gbcs is not None else None
+        if rid.target in self.gas_homes:
+            self._gas_answer(rid.originator, rid.target, rid.counter, received)
+            return
+        ok = gbcs is not None and _succeeded(gbcs.payload)
         if ok and rid.target in self.homes:
             if use_case == "ECS03":
                 self.in_prepayment.add(rid.target)
@@ -304,6 +418,33 @@ class PrepaymentTally:
             return
         ok = gbcs is not None and gbcs.use_case == "CS01a" and _succeeded(gbcs.payload)
         (self.accepted if ok else self.refused).append(sent)
+
+    def _gas_answer(self, supplier: bytes, gsme: bytes, counter: int, received: Received) -> None:
+        """A GSME's response: its price and payment mode set, or a top-up accepted or refused."""
+        gbcs = received.gbcs
+        ok = gbcs is not None and _gbz_succeeded(gbcs.payload)
+        use_case = gbcs.use_case if gbcs is not None else None
+        if ok and use_case == "GCS03":
+            self.gas_in_prepayment.add(gsme)
+        elif ok and use_case == "GCS01b":
+            self.gas_price_set.add(gsme)
+        sent = self._awaiting.pop((supplier, gsme, counter), None)
+        if sent is not None:
+            accepted = ok and use_case == "CS01b"
+            (self.gas_accepted if accepted else self.gas_refused).append(sent)
+
+    def _gas_alert(self, gsme: bytes, code: int, now: datetime) -> None:
+        self.gas_alerts[code] += 1
+        home = self.gas_homes[gsme]
+        if code == SUPPLY_ARMED:
+            self.sim.at(now + CONSUMER_NOTICES, partial(self._consumer_opens_valve, home))
+        if code != CREDIT_EXHAUSTED:
+            return
+        self.gas_disabled.add(gsme)
+        if gsme not in self._rescue_due:  # one purchase per cut-off
+            self._rescue_due.add(gsme)
+            hours = float(self._gas_stream().uniform(*RESCUE_HOURS))
+            self.sim.at(now + timedelta(hours=hours), partial(self.gas_rescue, home))
 
     def _alert(self, esme: bytes, code: int, now: datetime) -> None:
         self.alerts[code] += 1
@@ -325,6 +466,41 @@ def _succeeded(payload: object) -> bool:
     return isinstance(payload, AccessResponse) and all(
         r.result == ACTION_SUCCESS for r in payload.results
     )
+
+
+def _gbz_succeeded(payload: object) -> bool:
+    """A GSME's GBZ response is a success: every Default Response says success (0) and a
+    Consumer Top Up Response says accepted (result type 0)."""
+    if not isinstance(payload, GbzMessage) or not payload.components:
+        return False
+    for component in payload.components:
+        command = component.command
+        if command is None:  # not opened
+            return False
+        if isinstance(command, DefaultResponse):
+            failed = command.status != ACTION_SUCCESS
+        else:
+            failed = isinstance(command, ClusterCommand) and (
+                command.name == "Consumer Top Up Response" and command["result_type"] != 0
+            )
+        if failed:
+            return False
+    return True
+
+
+def gas_price_body(price: int, standing_charge: int) -> Node:
+    """1.2.1 ``UpdatePricePrimaryElement`` for a GSME (GCS01b): one TOU rate and a standing
+    charge in the meter's currency units, GBP."""
+    elements = Node(
+        name="GasPriceElements",
+        children=(
+            _leaf("CurrencyUnits", "GBP"),
+            _leaf("StandingCharge", standing_charge),
+            Node(name="TOUTariff", children=(_leaf("TOUPrice", price, ("index", "1")),)),
+        ),
+    )
+    prices = Node(name="PriceElements", children=(elements,))
+    return Node(name="UpdatePricePrimaryElement", children=(prices,))
 
 
 def price_body(price: int, standing_charge: int) -> Node:
@@ -448,7 +624,8 @@ def plan_prepayment(
     first_credit_pence: int | None = None,
     emergency_credit_limit: int = EMERGENCY_CREDIT_LIMIT,
 ) -> PrepaymentTally:
-    """Set every prepayment home up at the start and schedule its supplier's top-ups; the
+    """Set every prepayment home's meters up at the start (the ESME by the electricity
+    supplier, the GSME by the gas supplier) and schedule their top-ups; the
     returned tally, called, gives the outcome figures. ``first_credit_pence``: the credit bought
     at set-up (default: enough for one top-up interval); ``emergency_credit_limit``: what the
     suppliers configure (0: no emergency credit)."""
@@ -456,9 +633,11 @@ def plan_prepayment(
     if not interval > 0:
         raise ConfigurationError(f"top_up_interval_days: a positive number, not {interval}")
     rng = np.random.default_rng(sim.config.seed * 31 + _RNG_STREAM)
+    gas_rng = np.random.default_rng(sim.config.seed * 31 + _GAS_RNG_STREAM)
     tally = PrepaymentTally(
         sim=sim,
         rng=rng,
+        gas_rng=gas_rng,
         first_credit_pence=first_credit_pence,
         emergency_credit_limit=emergency_credit_limit,
     )
@@ -475,6 +654,13 @@ def plan_prepayment(
         sim.at(sim.start + offset, partial(tally.set_up, home))
         for when in top_up_times(sim, tally.rng, interval):
             sim.at(when, partial(tally.scheduled_top_up, home))
+        if DeviceType.GSME not in home.devices:
+            continue
+        tally.gas_homes[home.gsme] = home
+        offset = SET_UP_FROM + timedelta(seconds=float(gas_rng.uniform(0, SET_UP_WINDOW_S)))
+        sim.at(sim.start + offset, partial(tally.set_up_gas, home))
+        for when in top_up_times(sim, gas_rng, interval):
+            sim.at(when, partial(tally.scheduled_gas_top_up, home))
     return tally
 
 
@@ -498,11 +684,14 @@ def top_up_times(sim: Simulation, rng: np.random.Generator, interval: float) -> 
 
 
 __all__ = [
+    "GAS_PRICE",
+    "GAS_STANDING_CHARGE",
     "PRICE",
     "STANDING_CHARGE",
     "PrepaymentTally",
     "TopUp",
     "debt_body",
+    "gas_price_body",
     "plan_prepayment",
     "prepay_configuration_body",
     "prepayment_body",
