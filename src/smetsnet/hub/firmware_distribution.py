@@ -352,14 +352,7 @@ class FirmwareDistributor:
         self, transfer: _Transfer, kind: str, check: Check, wire: bytes, what: str, now: datetime
     ) -> None:
         request = transfer.job.request
-        self._traffic.count(
-            day=now.date(),
-            srv=request.srv,
-            use_case=None,
-            category=category_of(request.srv),
-            meter=transfer.chub,
-            kind=kind,
-        )
+        self._count(request, transfer.chub, kind, now)
         self._audit.append(
             AuditEntry(
                 time=now,
@@ -371,20 +364,24 @@ class FirmwareDistributor:
             )
         )
 
+    def _count(self, request: FirmwareRequest, chub: bytes, kind: str, now: datetime) -> None:
+        """One block or acknowledgement of ``request``'s distribution to ``chub``: a WAN
+        transfer unit of its SR (``traffic``)."""
+        self._traffic.count(
+            day=now.date(),
+            srv=request.srv,
+            use_case=None,
+            category=category_of(request.srv),
+            meter=chub,
+            kind=kind,
+        )
+
     def _dropped(
         self, transfer: _Transfer | None, chub: bytes, wire: bytes, reason: str, now: datetime
     ) -> None:
         """A firmware message that moves nothing on: still a message the hub handled."""
         if transfer is not None:
-            request = transfer.job.request
-            self._traffic.count(
-                day=now.date(),
-                srv=request.srv,
-                use_case=None,
-                category=category_of(request.srv),
-                meter=chub,
-                kind="ack",
-            )
+            self._count(transfer.job.request, chub, "ack", now)
         self._audit.append(
             AuditEntry(
                 time=now,
