@@ -234,25 +234,7 @@ class PrepaymentTally:
         """2.2 by the home's supplier now: a fresh UTRN for ``pence``, or ``utrn`` as given (a
         replay, for tests)."""
         supplier = self.sim.supplier_of(home, now)
-        user = self.sim.users[supplier]
-        # The UTRN is bound to the request's counter, so the request is made first.
-        draft = user.request(
-            "2.2", TopUpDevice(utrn="0" * 20), target=home.esme, now=now, top_up=True
-        )
-        counter = draft.header.request_id.counter
-        if utrn is None:
-            z = self._secret(supplier, home.esme)
-            utrn = make_utrn(z, supplier=supplier, device=home.esme, counter=counter, pence=pence)
-        request = replace(draft, body=TopUpDevice(utrn=utrn))
-        sent = TopUp(
-            esme=home.esme, supplier=supplier, counter=counter, pence=pence, utrn=utrn, at=now
-        )
-        self.sent.append(sent)
-        answer = user.send(self.sim.handle, request, now)
-        if answer.code == "I99":
-            self._awaiting[(supplier, home.esme, counter)] = sent
-        else:
-            self.refused.append(sent)
+        sent = self._send_top_up(supplier, home.esme, now, pence, utrn, self.sent, self.refused)
         self.sim.at(now + CONSUMER_NOTICES, partial(self._consumer_enables, home))
         return sent
 
@@ -293,23 +275,36 @@ class PrepaymentTally:
     def gas_top_up(self, home: Home, now: datetime, *, pence: int) -> TopUp:
         """2.2 to the GSME by the home's gas supplier now, with a fresh UTRN for ``pence``."""
         supplier = gas_supplier_of(self.sim, home)
+        return self._send_top_up(
+            supplier, home.gsme, now, pence, None, self.gas_sent, self.gas_refused
+        )
+
+    def _send_top_up(
+        self,
+        supplier: bytes,
+        meter: bytes,
+        now: datetime,
+        pence: int,
+        utrn: str | None,
+        sent_to: list[TopUp],
+        refused: list[TopUp],
+    ) -> TopUp:
+        """2.2 by ``supplier`` to ``meter``: a fresh UTRN for ``pence`` (or ``utrn`` as given),
+        bound to the request's counter, so the request is drafted first."""
         user = self.sim.users[supplier]
-        draft = user.request(
-            "2.2", TopUpDevice(utrn="0" * 20), target=home.gsme, now=now, top_up=True
-        )
+        draft = user.request("2.2", TopUpDevice(utrn="0" * 20), target=meter, now=now, top_up=True)
         counter = draft.header.request_id.counter
-        z = self._secret(supplier, home.gsme)
-        utrn = make_utrn(z, supplier=supplier, device=home.gsme, counter=counter, pence=pence)
+        if utrn is None:
+            z = self._secret(supplier, meter)
+            utrn = make_utrn(z, supplier=supplier, device=meter, counter=counter, pence=pence)
         request = replace(draft, body=TopUpDevice(utrn=utrn))
-        sent = TopUp(
-            esme=home.gsme, supplier=supplier, counter=counter, pence=pence, utrn=utrn, at=now
-        )
-        self.gas_sent.append(sent)
+        sent = TopUp(esme=meter, supplier=supplier, counter=counter, pence=pence, utrn=utrn, at=now)
+        sent_to.append(sent)
         answer = user.send(self.sim.handle, request, now)
         if answer.code == "I99":
-            self._awaiting[(supplier, home.gsme, counter)] = sent
+            self._awaiting[(supplier, meter, counter)] = sent
         else:
-            self.gas_refused.append(sent)
+            refused.append(sent)
         return sent
 
     def scheduled_gas_top_up(self, home: Home, now: datetime) -> None:
