@@ -6,16 +6,12 @@ accounts balance: top-ups less what the tariff charged, less the debt recovered,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
 from smetsnet.devices.core.prepayment import DebtRate
 from smetsnet.devices.esme.state import HALF_HOUR, EsmeState
 from smetsnet.gbcs.dlms import seconds_since_2000
-from smetsnet.sim.config import SimConfig
-from smetsnet.sim.engine import Simulation
 from smetsnet.sim.ops_prepayment import (
     DEBT_PER_PAYMENT,
     EC_ACTIVATED,
@@ -24,39 +20,19 @@ from smetsnet.sim.ops_prepayment import (
     PAYMENT_DEBT,
     TIME_DEBT,
     UNITS_PER_PENNY,
-    PrepaymentTally,
-    plan_prepayment,
 )
 from smetsnet.sim.world import Home
+from tests.sim.prepayment_run import Run, prepayment_run
 
 #: 50p a day in meter currency units (the 2.3 rate 5 at price scale -1).
 DAILY_RATE = 50_000
-
-
-@dataclass
-class Run:
-    sim: Simulation
-    tally: PrepaymentTally
-    outcomes: dict[str, object]
 
 
 @pytest.fixture(scope="module")
 def run() -> Run:
     # Seed 3: of 8 prepayment homes, some owe, some are short and take emergency credit both
     # ways (asserted below, so a change of the draws cannot pass unnoticed).
-    config = SimConfig(
-        premises=8,
-        days=5,
-        seed=3,
-        prepayment_share=1.0,
-        top_up_interval_days=3.0,
-        on_demand_read_rate=0.0,
-        outage_rate=0.0,
-    )
-    sim = Simulation(config)
-    tally = plan_prepayment(sim)
-    sim.run()
-    return Run(sim=sim, tally=tally, outcomes=tally())
+    return prepayment_run(premises=8, days=5, seed=3, top_up_interval_days=3.0)
 
 
 def _state(run: Run, home: Home) -> EsmeState:

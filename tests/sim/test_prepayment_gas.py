@@ -5,46 +5,24 @@ wakes, and the meter's balance is what was topped up less what it billed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from smetsnet.devices.gas.state import GsmeState
-from smetsnet.sim.config import SimConfig
 from smetsnet.sim.engine import Simulation
 from smetsnet.sim.ops_cos import gas_supplier_of
 from smetsnet.sim.ops_prepayment import (
     GAS_PRICE,
     GAS_STANDING_CHARGE,
     UNITS_PER_PENNY,
-    PrepaymentTally,
     plan_prepayment,
 )
 from smetsnet.sim.world import Home
-
-
-@dataclass
-class Run:
-    sim: Simulation
-    tally: PrepaymentTally
-    outcomes: dict[str, object]
+from tests.sim.prepayment_run import Run, prepayment_run
 
 
 @pytest.fixture(scope="module")
 def run() -> Run:
-    config = SimConfig(
-        premises=4,
-        days=3,
-        seed=5,
-        prepayment_share=1.0,
-        top_up_interval_days=2.0,
-        on_demand_read_rate=0.0,
-        outage_rate=0.0,
-    )
-    sim = Simulation(config)
-    tally = plan_prepayment(sim)
-    sim.run()
-    return Run(sim=sim, tally=tally, outcomes=tally())
+    return prepayment_run(premises=4, days=3, seed=5, top_up_interval_days=2.0)
 
 
 def _state(run: Run, home: Home) -> GsmeState:
