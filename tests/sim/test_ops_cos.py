@@ -4,15 +4,17 @@ it, readings go to the gaining supplier only, and the meter trusts the gaining s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from smetsnet.devices import Role
 from smetsnet.devices.core import alerts as codes
 from smetsnet.devices.core.keys import point_of
-from smetsnet.duis import MessageId, Request, RequestHeader, to_xml
+from smetsnet.duis import MessageId, Node, Request, RequestHeader, to_xml
 from smetsnet.duis.bodies import GenericBody, ReadInstantaneousImportRegisters
 from smetsnet.duis.schema import DuisSchema
 from smetsnet.gbcs.builders import build_message
@@ -33,7 +35,12 @@ from smetsnet.inventory import UserRole
 from smetsnet.sim import scenario
 from smetsnet.sim.config import SimConfig
 from smetsnet.sim.engine import Simulation
-from smetsnet.sim.ops_cos import cos_body, gaining_supplier, plan_changes_of_supplier
+from smetsnet.sim.ops_cos import (
+    cos_body,
+    gaining_supplier,
+    plan_changes_of_supplier,
+    plan_gas_changes_of_supplier,
+)
 from smetsnet.sim.users import Received, SimUser
 from smetsnet.sim.world import SUPPLIER_A, SUPPLIER_B, Home
 from tests.support.vectors import REFERENCE
@@ -198,11 +205,21 @@ def test_meter_trusts_the_gaining_supplier(run: Run) -> None:
     assert run.losing not in {a.eui for a in esme.anchors.values()}
 
 
-def test_no_change_in_a_one_day_run() -> None:
+@pytest.mark.parametrize(
+    ("plan", "names"),
+    [
+        (plan_changes_of_supplier, ("changes_of_supplier", "cos_updates_ok")),
+        (plan_gas_changes_of_supplier, ("gas_changes_of_supplier", "gas_cos_updates_ok")),
+    ],
+    ids=["electricity", "gas"],
+)
+def test_no_change_in_a_one_day_run(
+    plan: Callable[[Simulation], Callable[[], dict[str, Any]]], names: tuple[str, str]
+) -> None:
     sim = Simulation(SimConfig(premises=2, days=1, changes_of_supplier=2))
-    outcomes = plan_changes_of_supplier(sim)
+    outcomes = plan(sim)
     sim.run()
-    assert outcomes() == {"changes_of_supplier": 0, "cos_updates_ok": 0}
+    assert outcomes() == dict.fromkeys(names, 0)
     assert sim.supplier == {}
 
 
@@ -212,13 +229,19 @@ def test_gaining_supplier_is_the_other_one() -> None:
 
 
 def test_cos_body_is_valid_duis(run: Run) -> None:
+    validate_cos_request(
+        run.gaining, run.home.esme, cos_body(run.sim, run.home, run.gaining, run.at)
+    )
+
+
+def validate_cos_request(gaining: bytes, meter: bytes, body: Node) -> None:
+    """The 6.23 request the gaining supplier sends with ``body`` validates against DUIS."""
     folder = REFERENCE / "duis" / "schema"
     if not folder.is_dir():
         pytest.skip(f"DUIS schema not found at {folder}")
-    body = cos_body(run.sim, run.home, run.gaining, run.at)
     request = Request(
         header=RequestHeader(
-            request_id=MessageId(originator=run.gaining, target=run.home.esme, counter=7),
+            request_id=MessageId(originator=gaining, target=meter, counter=7),
             command_variant=1,
             service_reference="6.23",
             service_reference_variant="6.23",
