@@ -55,6 +55,7 @@ from smetsnet.gbcs.protection import ACCESS_CONTROL_BROKER, Protection
 from smetsnet.hub.access import Accepted, AccessControl
 from smetsnet.hub.alerts import AlertRouter, AlertThrottle
 from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
+from smetsnet.hub.cos_gpf import GpfCosUpdates, GpfSettings
 from smetsnet.hub.firmware_distribution import FirmwareDistributor, dcc_alert_sink
 from smetsnet.hub.interface import TEXT, XML, Outbound, SyncAnswer
 from smetsnet.hub.inventory_state import InventoryState
@@ -131,12 +132,26 @@ class Hub:
             self.records,
             AlertThrottle(limit=self.config.alert_limit_per_hour),
         )
+        # after a GSME's 6.23 its GPF gets the same supplier certificates [inferred]
+        self.gpf_cos = GpfCosUpdates(
+            inventory=self.inventory,
+            wan=self.wan,
+            protection=self.protection,
+            counter=self.next_dcc_counter,
+            comms_hub=self._comms_hub,
+            records=self.records,
+            alert=dcc_alert_sink(self.replies.dcc_alert, self._enqueue),
+            settings=GpfSettings(
+                timeout_s=self.config.response_timeout_s, attempts=self.config.max_attempts
+            ),
+        )
         # what the DCC does on devices' successful answers: SMI changes (8.1.1, 8.11, 8.7),
-        # the ChangeOfSupplier alert to the losing supplier (6.23)
+        # the ChangeOfSupplier alert to the losing supplier and the GSME's GPF (6.23)
         self.smi = SmiUpdates(
             self.inventory,
             self.access.audit,
             alert=dcc_alert_sink(self.replies.dcc_alert, self._enqueue),
+            gpf=self.gpf_cos.follow,
         )
         # 11.1/11.4 images the non-device services recorded, sent once per comms hub in blocks
         self.firmware = FirmwareDistributor(
@@ -499,7 +514,8 @@ class Hub:
                 )
             except DuisRejected as exc:
                 self._fail(held.request_id, held.srv, held.device, exc.response_code or "E20", now)
-        for delivery in self.firmware.advance(now, self.wan.advance(now)):
+        deliveries = self.firmware.advance(now, self.wan.advance(now))
+        for delivery in self.gpf_cos.advance(now, deliveries):
             self._arrived(delivery.message.wire, now)
         self._timeouts(now)
 
@@ -552,9 +568,9 @@ class Hub:
 
     def next_due(self) -> datetime | None:
         times = [t for t in (self.wan.next_due(), self.outbox.next_due()) if t is not None]
-        firmware = self.firmware.next_due()
-        if firmware is not None:
-            times.append(firmware)
+        for own in (self.firmware.next_due(), self.gpf_cos.next_due()):
+            if own is not None:
+                times.append(own)
         store = self._schedules()
         due = store.next_due() if store is not None else None
         if due is not None:
@@ -718,6 +734,10 @@ class Hub:
             firmware_transfers_finished=self.firmware.finished,
             firmware_transfers_given_up=self.firmware.given_up,
             firmware_blocks_sent=self.firmware.blocks_sent,
+            gpf_cos_updates_sent=self.gpf_cos.sent,
+            gpf_cos_updates_ok=self.gpf_cos.updated,
+            gpf_cos_updates_failed=self.gpf_cos.failed,
+            gpf_cos_updates_in_flight=self.gpf_cos.in_flight,
         )
         return out
 

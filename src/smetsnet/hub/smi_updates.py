@@ -42,6 +42,9 @@ SUCCESS/ERROR response vectors by the tests):
   a GSME): a supplier that replaces its own certificates has lost nothing. Its
   DCCAlertCode is :data:`CHANGE_OF_SUPPLIER_ALERT`. A future-dated 6.23 (answered without an
   outcome; the outcome comes later in the device's alert) sends nothing here.
+  [inferred] On a GSME, the GPF of its comms hub follows: the hub sends it the same
+  certificates (``cos_gpf``, through :data:`GpfSink`), whether or not a supplier lost the meter
+  (the GPF must hold what its GSME holds).
 
 8.3 Decommission Device and 8.4 Update Inventory are non-device SRs: the non-device services
 change the SMI when they answer (``nondevice_inventory``); they are not here.
@@ -90,6 +93,9 @@ WHITELIST_MPXNS = ("ImportMPxN", "SecondaryImportMPAN", "ExportMPAN")
 CHANGE_OF_SUPPLIER_ALERT = "N42"
 #: a DCC alert to a user: (user, DCCAlertCode, DCCAlert body, time); the hub signs and queues it
 AlertSink = Callable[[bytes, str, Node, datetime], None]
+#: [inferred] the GSME carried out a 6.23: (GSME, the hub's CS02b command to it, the 6.23's
+#: RequestID, time); the hub gives the GSME's GPF the same certificates (``cos_gpf``)
+GpfSink = Callable[[bytes, bytes, MessageId, datetime], None]
 #: the supplier role whose holder a meter's 6.23 changes
 SUPPLIER_ROLE_OF = {DeviceType.ESME: UserRole.IS, DeviceType.GSME: UserRole.GS}
 #: MeterMPxNs elements by the kind of meter point linked to the device, in XSD order
@@ -112,6 +118,7 @@ class Expected:
     other: bytes | None = None
     remove: bool = False  # 8.11 Remove
     mpxns: tuple[str, ...] = ()  # 8.11 Add
+    command: bytes | None = None  # 6.23 to a GSME: the CS02b sent (its GPF gets the same)
 
 
 Payload = object
@@ -159,11 +166,17 @@ class SmiUpdates:
     """The hub's SMI bookkeeping of device answers (module docstring)."""
 
     def __init__(
-        self, inventory: Inventory, audit: AuditLog, *, alert: AlertSink | None = None
+        self,
+        inventory: Inventory,
+        audit: AuditLog,
+        *,
+        alert: AlertSink | None = None,
+        gpf: GpfSink | None = None,
     ) -> None:
         self.inventory = inventory
         self.audit = audit
         self.alert = alert  # None: DCC alerts are not sent (a hub without users' outbox)
+        self.gpf = gpf  # None: a GSME's GPF is not updated after its 6.23
         self._expected: dict[MessageId, Expected] = {}
 
     def __len__(self) -> int:
@@ -330,18 +343,28 @@ def _tell_losing_supplier(
         smi.record(now, rid, Outcome.PASS, what, "DCC alert")
 
 
+def _supplier_changed(
+    smi: SmiUpdates, e: Expected, payload: Payload, now: datetime, rid: MessageId
+) -> None:
+    _tell_losing_supplier(smi, e, payload, now, rid)
+    if e.command is not None and smi.gpf is not None:
+        smi.gpf(e.device, e.command, rid, now)
+
+
 RULES: dict[str, Rule] = {
     "8.1.1": Rule(succeeded=clock_set, update=_commission_meter),
     "8.11": Rule(succeeded=all_results_ok, update=_device_log),
     "8.7.1": Rule(succeeded=joined, update=_commission_consumer),
     "8.7.2": Rule(succeeded=joined, update=_commission_consumer),
-    "6.23": Rule(succeeded=credentials_replaced, update=_tell_losing_supplier),
+    "6.23": Rule(succeeded=credentials_replaced, update=_supplier_changed),
 }
 
 
 def _expected(srv: str, accepted: Accepted, wire: bytes) -> Expected | None:
     assert accepted.device is not None
     device = accepted.device.eui
+    if srv == "6.23" and accepted.device.type is DeviceType.GSME:
+        return Expected(srv=srv, device=device, command=wire)
     if srv in ("8.1.1", "6.23"):
         return Expected(srv=srv, device=device)
     if srv == "8.11":
@@ -386,6 +409,7 @@ __all__ = [
     "RULES",
     "AlertSink",
     "Expected",
+    "GpfSink",
     "Rule",
     "SmiUpdates",
 ]

@@ -20,7 +20,10 @@ the meter's answers and alerts go to the gaining supplier, protected with its ke
 A gas change (:func:`plan_gas_changes_of_supplier`) is the same for the home's GSME and MPRN: the
 gas supplier role (GS) moves to the world's other gas supplier, whose 6.23 goes to the GSME
 through the gas proxy (the GPF queues it until the meter wakes), and whose daily package then
-reads the GSME. The gas changes draw their homes from a stream of their own, so adding them to a
+reads the GSME. When the GSME answered, the hub gives the GPF the same supplier certificates
+(``hub.cos_gpf``, [inferred]: no source we have says how the DCC does it), so the GPF, which
+serves reads from its mirror of the meter, refuses the losing supplier too and serves the
+gaining one. The gas changes draw their homes from a stream of their own, so adding them to a
 run leaves the electricity changes (and everything else a seed draws) as they were.
 """
 
