@@ -11,7 +11,7 @@ import pytest
 
 from smetsnet.devices import Esme
 from smetsnet.devices.core import alerts as codes
-from smetsnet.devices.esme.services import OTA_MAGIC, make_image
+from smetsnet.devices.core.firmware import OTA_MAGIC, make_image
 from smetsnet.gbcs import asn1, crypto
 from smetsnet.gbcs.builders import build_message
 from smetsnet.gbcs.codec import decode_message

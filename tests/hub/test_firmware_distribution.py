@@ -37,6 +37,7 @@ ESME_A, GSME_A, ESME_B = (
     bytes.fromhex(h) for h in ("00DB120000000A01", "00DB120000000A02", "00DB120000000B01")
 )
 HOMELESS = bytes.fromhex("00DB120000000C01")
+OFF_HAN_A = bytes.fromhex("00DB120000000A03")  # served by hub A but not on its HAN
 IMAGE = bytes(range(256)) * 5 + b"tail"  # 1284 bytes: 3 blocks of 512
 REQUEST_ID = f"{format_eui(USER)}:{format_eui(bytes.fromhex('0000000000000000'))}:1"
 FAST = LinkProfile(median_s=0.5, p99_s=2.0)
@@ -100,7 +101,9 @@ class Bench:
 
 def _bench(profile: LinkProfile = FAST, *, seed: int = 1) -> Bench:
     wan = InMemoryWan(seed=seed, profiles={Technology.CELLULAR: profile})
-    hubs = {HUB_A: CommsHubSide(frozenset({ESME_A})), HUB_B: CommsHubSide(frozenset({ESME_B}))}
+    # The GSME takes the image too (the GPF holds it for its next wake).
+    takes_a = frozenset({ESME_A, GSME_A})
+    hubs = {HUB_A: CommsHubSide(takes_a), HUB_B: CommsHubSide(frozenset({ESME_B}))}
     for chub, side in hubs.items():
         receiver = FirmwareReceiver(side.hand_over)
 
@@ -110,7 +113,7 @@ def _bench(profile: LinkProfile = FAST, *, seed: int = 1) -> Bench:
             return r.receive(block, now)
 
         wan.attach(chub, endpoint, Technology.CELLULAR)
-    serving = {ESME_A: HUB_A, GSME_A: HUB_A, ESME_B: HUB_B}
+    serving = {ESME_A: HUB_A, GSME_A: HUB_A, OFF_HAN_A: HUB_A, ESME_B: HUB_B}
 
     def comms_hub(device: bytes) -> bytes:
         if device not in serving:
@@ -138,10 +141,10 @@ def _leaves(node: Node) -> dict[str, str]:
 
 def test_an_image_goes_once_per_comms_hub_in_acknowledged_blocks() -> None:
     bench = _bench()
-    bench.request(ESME_A, GSME_A, ESME_B)
+    bench.request(ESME_A, GSME_A, OFF_HAN_A, ESME_B)
     bench.run()
-    # One transfer per comms hub: hub A took the image once for both of its devices.
-    assert bench.hubs[HUB_A].handed == [(IMAGE, (ESME_A, GSME_A))]
+    # One transfer per comms hub: hub A took the image once for all three of its devices.
+    assert bench.hubs[HUB_A].handed == [(IMAGE, (ESME_A, GSME_A, OFF_HAN_A))]
     assert bench.hubs[HUB_B].handed == [(IMAGE, (ESME_B,))]
     # ceil(1284 / 512) = 3 blocks per comms hub, each acknowledged; nothing lost, nothing re-sent.
     assert bench.distributor.blocks_sent == 6
@@ -152,15 +155,15 @@ def test_an_image_goes_once_per_comms_hub_in_acknowledged_blocks() -> None:
     checks = [(e.check, e.outcome) for e in bench.audit.entries()]
     assert checks.count((Check.SENT, Outcome.PASS)) == checks.count((Check.RECEIVED, Outcome.PASS))
     assert len(checks) == 12 and all(e.request_id == REQUEST_ID for e in bench.audit.entries())
-    # Per device: N60 for those that took it, N61 for the GSME that could not.
+    # Per device: N60 for those that took it (the GSME too), N61 for the one off the HAN.
     by_code = [(code, _leaves(node)) for _, code, node, _ in bench.alerts]
     delivered = [leaves for code, leaves in by_code if code == DELIVERED_ALERT]
     assert sorted(d["TargetDeviceID"] for d in delivered) == sorted(
-        format_eui(e) for e in (ESME_A, ESME_B)
+        format_eui(e) for e in (ESME_A, GSME_A, ESME_B)
     )
     assert {d["CommsHubTransferStatus"] for d in delivered} == {"Success"}
     assert [leaves for code, leaves in by_code if code == FAILED_ALERT] == [
-        {"UpdateFirmwareRequestID": REQUEST_ID, "MeterIDs": format_eui(GSME_A)}
+        {"UpdateFirmwareRequestID": REQUEST_ID, "MeterIDs": format_eui(OFF_HAN_A)}
     ]
     assert {user for user, *_ in bench.alerts} == {USER}
     assert bench.records.pending_firmware() == [] and bench.distributor.in_progress == 0
@@ -255,7 +258,7 @@ def test_the_alerts_are_valid_duis() -> None:
     if not folder.is_dir():
         pytest.skip(f"DUIS schema not found at {folder}")
     bench = _bench()
-    bench.request(ESME_A, GSME_A)
+    bench.request(ESME_A, GSME_A, OFF_HAN_A)
     bench.run()
     schema = DuisSchema(folder)
     assert {code for _, code, _, _ in bench.alerts} == {DELIVERED_ALERT, FAILED_ALERT}

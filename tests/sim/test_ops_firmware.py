@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from smetsnet.devices.esme.services import split_image
+from smetsnet.devices.core.firmware import split_image
 from smetsnet.errors import ConfigurationError
 from smetsnet.sim.config import SimConfig
 from smetsnet.sim.engine import Simulation

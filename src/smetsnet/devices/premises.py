@@ -14,9 +14,13 @@ GSME with its key-agreement key (as CS03C), so the PPMID's emergency-credit requ
 its gas display work.
 
 A firmware image the DCC distributed to the comms hub (``smetsnet.wan.firmware``) is handed by
-:meth:`Premises.receive_firmware` to its target devices on the HAN: the ESME and the auxiliary
-switch check the supplier's signature and report receipt (0x00CE); our simulated GSME and PPMID
-take no image, so for them the comms hub reports the transfer failed.
+:meth:`Premises.hand_over_firmware` to its target devices on the HAN, with what became of it
+for each (:class:`~smetsnet.devices.core.firmware.Transfer`, the CCS08 codes): the ESME and the
+auxiliary switch check the supplier's signature and report receipt (0x00CE); the GPF holds the
+image for the sleeping GSME, which takes, checks, reports (0x00CF) and runs it at its next wake;
+the PPMID checks and runs it at once, or discards it. A target not on the HAN fails; one whose
+hardware version the image's OTA header excludes is not offered it (the comms hub, as the ZigBee
+OTA server, answers a device's query with images for its hardware only [inferred]).
 
 An auxiliary load control switch (:class:`~smetsnet.devices.esme.Hcalcs`, DCC Boxed's
 ``…90-A6``) is optional too: commissioning whitelists and joins it like the ESME, and messages
@@ -33,6 +37,7 @@ import numpy.typing as npt
 
 from smetsnet.devices.consumption import Fuel, half_hourly_wh
 from smetsnet.devices.core.device import Alert
+from smetsnet.devices.core.firmware import Transfer, fits_hardware
 from smetsnet.devices.esme import Esme, Hcalcs
 from smetsnet.devices.gas import GasPremises
 from smetsnet.devices.han import CommsHub, Ihd, Ppmid
@@ -131,23 +136,38 @@ class Premises:
                 return head + outcome.alerts
         return self.gas.deliver(wire, now) if self.gas is not None else []
 
-    def receive_firmware(
+    def hand_over_firmware(
         self, image: bytes, targets: tuple[bytes, ...], now: datetime
-    ) -> tuple[dict[bytes, bool], list[bytes]]:
-        """The comms hub hands a distributed image to each target on its HAN: whether each
-        target took it, and the devices' receipt alerts. A target not joined to the HAN, or one
-        that takes no image (GSME, PPMID here), did not."""
-        outcome: dict[bytes, bool] = {}
+    ) -> tuple[dict[bytes, Transfer], list[bytes]]:
+        """The comms hub hands a distributed image to each target on its HAN (module
+        docstring): what became of it per target, and the devices' receipt alerts."""
         alerts: list[bytes] = []
-        takers = {d.eui: d for d in (self.esme, self.auxiliary) if d is not None}
-        for eui in targets:
-            device = takers.get(eui)
-            if device is None or not self.hub.joined(eui):
-                outcome[eui] = False
-                continue
-            alerts += device.receive_firmware_image(image, now)
-            outcome[eui] = True
+        outcome = {eui: self._hand_over_to(eui, image, now, alerts) for eui in targets}
         return outcome, alerts
+
+    def _hand_over_to(
+        self, eui: bytes, image: bytes, now: datetime, alerts: list[bytes]
+    ) -> Transfer:
+        taker = self._firmware_taker(eui)
+        if taker is None or not self.hub.joined(eui):
+            return Transfer.FAILURE  # no device here that takes an image, or not on the HAN
+        if not fits_hardware(image):
+            return Transfer.HARDWARE_MISMATCH
+        if isinstance(taker, Ppmid):
+            return taker.receive_firmware_image(image)
+        if isinstance(taker, GasPremises):
+            taker.hold_firmware(image)  # for the GSME's next wake
+        else:
+            alerts += taker.receive_firmware_image(image, now)
+        return Transfer.SUCCESS
+
+    def _firmware_taker(self, eui: bytes) -> Esme | Ppmid | GasPremises | None:
+        """The device of these premises with this EUI that takes firmware images (the GSME's
+        through its gas side)."""
+        for device in (self.esme, self.auxiliary, self.ppmid):
+            if device is not None and device.eui == eui:
+                return device
+        return self.gas if self.gas is not None and self.gas.gsme.eui == eui else None
 
     # -- time -----------------------------------------------------------------------------------
     def advance(self, now: datetime) -> list[bytes]:

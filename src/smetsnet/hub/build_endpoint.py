@@ -60,6 +60,5 @@ class PremisesEndpoint:
     def _hand_over(
         self, image: bytes, targets: tuple[bytes, ...], now: datetime
     ) -> tuple[dict[bytes, TransferStatus], list[bytes]]:
-        taken, alerts = self.premises.receive_firmware(image, targets, now)
-        success, failure = TransferStatus.SUCCESS, TransferStatus.FAILURE
-        return {eui: success if ok else failure for eui, ok in taken.items()}, alerts
+        outcomes, alerts = self.premises.hand_over_firmware(image, targets, now)
+        return {eui: TransferStatus.from_code(code) for eui, code in outcomes.items()}, alerts

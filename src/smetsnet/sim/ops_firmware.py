@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from smetsnet.devices.esme.services import OTA_MAGIC, make_image
+from smetsnet.devices.core.firmware import OTA_MAGIC, make_image
 from smetsnet.duis.bodies import ActivateFirmware, Node, UpdateFirmware
 from smetsnet.duis.header import parse_eui
 from smetsnet.duis.responses import DCCAlertMessage, DeviceAlertMessage

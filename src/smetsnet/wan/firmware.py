@@ -40,16 +40,30 @@ _HEAD = len(MAGIC) + 1 + 4 + 2 + 2 + 1
 
 
 class TransferStatus(Enum):
-    """What became of the image for one target device (XSD ``TransferResponseCode``)."""
+    """What became of the image for one target device (XSD ``TransferResponseCode``); its
+    :attr:`code` is the GBCS CCS08 transfer code (0 ok, 1 discarded, 2 hardware mismatch,
+    3 transfer failure: ``smetsnet.gbcs.asn1.firmware.TRANSFER_NAMES``), also its status byte
+    in an acknowledgement."""
 
     SUCCESS = "FileTransferSuccess"
     DISCARDED = "FirmwareImageDiscarded"
     HARDWARE_MISMATCH = "HardwareVersionMismatch"
     FAILURE = "FileTransferFailure"
 
+    @property
+    def code(self) -> int:
+        return _STATUS_CODES[self]
 
-_STATUS_CODES = {status: i for i, status in enumerate(TransferStatus)}
-_STATUSES = list(TransferStatus)
+    @classmethod
+    def from_code(cls, code: int) -> TransferStatus:
+        """The status of a CCS08 transfer code; :class:`WanError` for an unknown one."""
+        if not 0 <= code < len(_STATUSES):
+            raise WanError(f"unknown transfer status {code} (CCS08 codes 0-3)")
+        return _STATUSES[code]
+
+
+_STATUSES = list(TransferStatus)  # in CCS08 code order
+_STATUS_CODES = {status: i for i, status in enumerate(_STATUSES)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,7 +97,7 @@ class FirmwareAck:
 
     def encode(self) -> bytes:
         return _head(_ACK, self.transfer, self.index, self.count, len(self.results)) + b"".join(
-            _eui(eui) + bytes([_STATUS_CODES[status]]) for eui, status in self.results
+            _eui(eui) + bytes([status.code]) for eui, status in self.results
         )
 
 
@@ -118,9 +132,7 @@ def decode(wire: bytes) -> FirmwareBlock | FirmwareAck:
         results = []
         for i in range(n):
             item = body[i * (_EUI + 1) : (i + 1) * (_EUI + 1)]
-            if item[_EUI] >= len(_STATUSES):
-                raise WanError(f"firmware ack: unknown transfer status {item[_EUI]}")
-            results.append((item[:_EUI], _STATUSES[item[_EUI]]))
+            results.append((item[:_EUI], TransferStatus.from_code(item[_EUI])))
         return FirmwareAck(transfer=transfer, index=index, count=count, results=tuple(results))
     raise WanError(f"firmware message: unknown kind 0x{kind:02X}")
 

@@ -9,7 +9,6 @@ here (UTRN top-up, consumption, outage alerts).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smetsnet.devices.core import alerts as codes
-from smetsnet.devices.core import metering
+from smetsnet.devices.core import firmware, metering
 from smetsnet.devices.core import prepayment as account
 from smetsnet.devices.core.device import Alert, Execution, SimulatedDevice, UnsupportedCommand
 from smetsnet.devices.core.keys import DeviceKeys, Role, TrustAnchors
@@ -44,7 +43,6 @@ from smetsnet.devices.esme.state import (
 )
 from smetsnet.devices.esme.tariff import esme_tariff
 from smetsnet.errors import GbcsEncodeError, GbcsError, GbcsSecurityError
-from smetsnet.gbcs import crypto
 from smetsnet.gbcs.asn1 import (
     ActivateFirmwareAlert,
     ActivateFirmwareCommand,
@@ -78,7 +76,7 @@ from smetsnet.inventory.model import DeviceType
 ECS80_OUTAGE = 0x0067
 FIRMWARE_RECEIPT = 0x00CE  # ESME distribution receipt alert (DOMAIN.md §6)
 CS06_ALERT = 0x00CA
-FIRMWARE_VERIFIED, FIRMWARE_VERIFICATION_FAILED, FIRMWARE_CHANGED = 0x8F72, 0x8F1C, 0x8F43
+FIRMWARE_CHANGED = firmware.VERSION_CHANGED
 _SERVER = esme_objects()
 CS01A_TOP_UP = 0x0007
 _TOKEN_GATEWAY = (115, "0-0:19.40.0.255", 1)
@@ -204,23 +202,15 @@ class Esme(SimulatedDevice):
 
     def receive_firmware_image(self, image: bytes, now: datetime) -> list[bytes]:
         """An upgrade image arrives (11.1 distribution): check its structure and the supplier's
-        signature over the manufacturer image, keep it, and raise the 0x00CE receipt alert with
-        the image hash (0x8F72 verified, 0x8F1C verification failed)."""
-        parts = services.split_image(image)
-        anchor = self.anchors.point(Role.SUPPLIER, KeyUsage.DIGITAL_SIGNATURE)
-        ok = (
-            parts is not None
-            and anchor is not None
-            and crypto.ecdsa_verify(
-                crypto.public_key_from_point(anchor), parts.signature, parts.manufacturer_image
-            )
-        )
-        digest = parts.hash if parts is not None else hashlib.sha256(image).digest()
-        if ok:
+        signature over the manufacturer image (:func:`.core.firmware.check_image`), keep it,
+        and raise the 0x00CE receipt alert with the image hash (0x8F72 verified, 0x8F1C
+        verification failed)."""
+        check = firmware.check_image(image, self.anchors)
+        if check.verified:
             self.state.firmware_image = image
-        code = FIRMWARE_VERIFIED if ok else FIRMWARE_VERIFICATION_FAILED
-        extra = (OctetString(value=digest),)
-        return [self.alert(Alert(code=code, extra=extra, message_code=FIRMWARE_RECEIPT), now)]
+        extra = (OctetString(value=check.digest),)
+        alert = Alert(code=check.receipt_code, extra=extra, message_code=FIRMWARE_RECEIPT)
+        return [self.alert(alert, now)]
 
     def _one(
         self,

@@ -101,7 +101,7 @@ def _table() -> dict[tuple[int, int], tuple[int, Getter]]:
         (METERING, 0x0000): (U48, lambda s: _u(s.litres, 48)),
         (METERING, 0x0014): (ENUM8, lambda s: SUPPLY_STATUS[s.supply]),
         (METERING, 0x0205): (U16, _days_left),
-        (METERING, 0x0206): (OCTSTR, lambda s: b""),
+        (METERING, 0x0206): (OCTSTR, lambda s: s.firmware),  # GCS38 firmware version (RTDS)
         (METERING, 0x0300): (ENUM8, lambda s: 1),  # m³
         (METERING, 0x0301): (U24, lambda s: 1),
         (METERING, 0x0302): (U24, lambda s: 1000),  # litres

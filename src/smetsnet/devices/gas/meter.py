@@ -6,6 +6,15 @@ Sensitive responses (GCS13a/c, 14, 15c/d, 16a, 17, 61: the RTDS RESPONSE vectors
 components are encrypted) are sealed for the remote party, one invocation counter per component
 (the RTDS vectors count the component frame counter 0, 1, ...; distinct counters keep the GCM
 nonces distinct). Alerts are GBZ alerts (GBCS-PAYLOADS §2.5) in the generic 0x1000/0x1001 message.
+
+Firmware (11.1): the comms hub takes the image for the sleeping GSME and the GPF holds it
+(:meth:`Gpf.hold_firmware`, one image, a newer one replacing it [inferred]); at its next wake the
+GSME collects it (:meth:`Gsme.receive_firmware_image`), checks the supplier's signature as the
+ESME does (:func:`~smetsnet.devices.core.firmware.check_image`) and sends the 0x00CF receipt
+alert (GBZ, ``09 20`` + image hash; 0x8F72 verified, 0x8F1C verification failed). How a GSME
+activates an image is not in our sources; ours [inferred]: a verified image is activated at once
+on receipt (a ZigBee OTA upgrade-end with the upgrade time "now"), so the running version (GCS38
+reads it) changes at that wake and 0x8F43 follows. A failed image is dropped, the version kept.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from smetsnet.devices.core.device import (
     SimulatedDevice,
     UnsupportedCommand,
 )
+from smetsnet.devices.core.firmware import VERSION_CHANGED, check_image
 from smetsnet.devices.core.keys import DeviceKeys, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection, UnknownParty
 from smetsnet.devices.core.schedule import Held, cancel
@@ -48,6 +58,7 @@ from smetsnet.gbcs.frame import Cra, GroupingHeader, decode_frame
 from smetsnet.gbcs.gbz import (
     DefaultResponse,
     Encryption,
+    FirmwareReceipt,
     GbzAlert,
     GbzComponent,
     GbzMessage,
@@ -72,6 +83,8 @@ SENSITIVE: Final = {
     0x0078: frozenset({METERING}),  # GCS17
     0x00A0: frozenset({METERING}),  # GCS61
 }
+#: The GSME's firmware distribution receipt alert (DOMAIN.md §6; GBCS-PAYLOADS §2.5).
+FIRMWARE_RECEIPT: Final = 0x00CF
 #: Consumer Top Up Response result types used here (ZSE).
 ACCEPTED, REJECTED_INVALID, REJECTED_DUPLICATE, REJECTED_MAX_CREDIT = 0, 1, 2, 3
 
@@ -352,6 +365,21 @@ class Gsme(GbzDevice):
             s.profile_start, s.profile_l, seconds_since_2000(start), litres, PROFILE_CAPACITY
         )
 
+    def receive_firmware_image(self, image: bytes, now: datetime) -> list[bytes]:
+        """The image the GPF held, collected at a wake (module docstring): the 0x00CF receipt
+        alert, and on a verified image the new version running at once, with 0x8F43."""
+        check = check_image(image, self.anchors)
+        receipt = GbzAlert.of(
+            alert_code=check.receipt_code,
+            timestamp=seconds_since_2000(now),
+            data=FirmwareReceipt(hash=check.digest),
+        )
+        raised = [Alert(code=check.receipt_code, message_code=FIRMWARE_RECEIPT, payload=receipt)]
+        if check.verified and check.parts is not None:
+            self.state.firmware = check.parts.version
+            raised.append(Alert(code=VERSION_CHANGED))
+        return [self.alert(a, now) for a in raised]
+
     # -- persistence ----------------------------------------------------------------------------
     def state_json(self) -> dict[str, Any]:
         return {"state": self.state.to_json()}
@@ -365,15 +393,18 @@ QUEUE_CAPACITY: Final = 32
 
 
 class Gpf(GbzDevice):
-    """The gas proxy function on the comms hub: a mirror of the GSME and its command queue."""
+    """The gas proxy function on the comms hub: a mirror of the GSME, its command queue and the
+    firmware image held for it."""
 
-    __slots__ = ("mirror", "queue")
+    __slots__ = ("firmware", "mirror", "queue")
     DEVICE_TYPE = DeviceType.GPF
 
     def __init__(self, *, eui: bytes, keys: DeviceKeys, anchors: TrustAnchors) -> None:
         super().__init__(eui=eui, keys=keys, anchors=anchors)
         self.mirror = GsmeState()
         self.queue: deque[bytes] = deque()
+        #: the upgrade image waiting for the GSME's next wake (None: none)
+        self.firmware: bytes | None = None
 
     def served_state(self) -> GsmeState:
         return self.mirror
@@ -391,18 +422,34 @@ class Gpf(GbzDevice):
         self.queue.clear()
         return taken
 
+    def hold_firmware(self, image: bytes) -> None:
+        """Hold an upgrade image for the GSME until it wakes (replacing one not yet taken)."""
+        self.firmware = image
+
+    def take_firmware(self) -> bytes | None:
+        """What the waking GSME collects of firmware: the image held, if any."""
+        image, self.firmware = self.firmware, None
+        return image
+
     def refresh(self, state: GsmeState) -> None:
         """The GSME's data as synchronised at its wake."""
         self.mirror = state.copy()
 
     # -- persistence ----------------------------------------------------------------------------
     def state_json(self) -> dict[str, Any]:
-        return {"mirror": self.mirror.to_json(), "queue": [w.hex() for w in self.queue]}
+        held = None if self.firmware is None else self.firmware.hex()
+        return {
+            "mirror": self.mirror.to_json(),
+            "queue": [w.hex() for w in self.queue],
+            "firmware": held,
+        }
 
     def load_state_json(self, data: dict[str, Any]) -> None:
         if "mirror" in data:
             self.mirror = GsmeState.from_json(data["mirror"])
         self.queue.extend(bytes.fromhex(w) for w in data.get("queue", []))
+        held = data.get("firmware")
+        self.firmware = bytes.fromhex(held) if held else None
 
 
-__all__ = ["QUEUE_CAPACITY", "SENSITIVE", "GbzDevice", "Gpf", "Gsme"]
+__all__ = ["FIRMWARE_RECEIPT", "QUEUE_CAPACITY", "SENSITIVE", "GbzDevice", "Gpf", "Gsme"]

@@ -8,6 +8,11 @@ future-dated commands that are due, takes and executes its queued commands, and 
 back the responses and alerts and refreshes its mirror. The battery pays for each wake and each
 message the meter receives or sends (:class:`BatteryModel`); below its low threshold the meter
 raises 0x8F1F once.
+
+A firmware image the comms hub received for the GSME (:meth:`GasPremises.hold_firmware`) waits
+at the GPF; the meter collects it at its next wake, after its queued commands, and checks,
+reports (0x00CF) and runs it there (:meth:`Gsme.receive_firmware_image`) [inferred: the image's
+ZigBee OTA blocks counted as one message for the battery].
 """
 
 from __future__ import annotations
@@ -89,11 +94,13 @@ class GasPremises:
         return out
 
     def _quiet_wakes(self, now: datetime, step: timedelta) -> int:
-        """How many wakes up to ``now`` have nothing to do but record (no command queued at
-        the GPF, none held by the meter, half-hourly wakes, credit mode: a prepayment meter's
-        credit, valve and alerts move wake by wake): they can be run as one."""
+        """How many wakes up to ``now`` have nothing to do but record (no command or image
+        waiting at the GPF, none held by the meter, half-hourly wakes, credit mode: a
+        prepayment meter's credit, valve and alerts move wake by wake): they can be run as
+        one."""
         if (
             self.gpf.queue
+            or self.gpf.firmware is not None
             or self.gsme.held
             or step != timedelta(seconds=HALF_HOUR)
             or self.gsme.state.payment_mode == "prepayment"
@@ -128,13 +135,23 @@ class GasPremises:
             outcome = gsme.receive(wire, when)
             out.extend([outcome.response] if outcome.response is not None else [])
             out.extend(outcome.alerts)
+        received = len(queued)
+        image = self.gpf.take_firmware()
+        if image is not None:
+            received += 1
+            out.extend(gsme.receive_firmware_image(image, when))
         state = gsme.state
-        self.battery.drain(state.battery_nah, wakes=1, messages=len(queued) + len(out))
+        self.battery.drain(state.battery_nah, wakes=1, messages=received + len(out))
         if not state.low_battery_raised and bool(self.battery.low(state.battery_nah)[0]):
             state.low_battery_raised = True
             out.append(gsme.alert(Alert(code=LOW_BATTERY), when))
         self.gpf.refresh(state)
         return out
+
+    def hold_firmware(self, image: bytes) -> None:
+        """The comms hub received an upgrade image for the GSME: the GPF holds it until the
+        meter's next wake (module docstring)."""
+        self.gpf.hold_firmware(image)
 
     # -- the HAN side (PPMID, IHD) ------------------------------------------------------------
     @property

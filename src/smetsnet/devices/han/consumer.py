@@ -11,6 +11,13 @@ taken on the meters the PPMID is paired with (the premises pairs it with its ESM
 GSME): on the ESME as at its own interface (:meth:`Esme.activate_emergency_credit`), on the
 GSME as PCS02 (:meth:`GasPremises.emergency_credit_from_ppmid`: the GSME accepts it from its
 joined PPMID only).
+
+Firmware (11.4, ZigBee OTA, "combined": delivered and activated together, DOMAIN.md §6): the
+PPMID checks an image the comms hub hands it as the meters do (supplier's signature,
+:func:`~smetsnet.devices.core.check_image`) and runs a verified one at once; it sends no
+GBCS receipt alert (the DCC's N60/N61 tell the supplier), so an image that fails the check is
+discarded, which the comms hub reports (FirmwareImageDiscarded: N61) [inferred]. CS08 (11.2)
+reads the version it runs.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from smetsnet.devices.core.device import (
     SimulatedDevice,
     UnsupportedCommand,
 )
+from smetsnet.devices.core.firmware import Transfer, check_image
 from smetsnet.devices.core.keys import DeviceKeys, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection
 from smetsnet.devices.esme import Esme
@@ -32,6 +40,7 @@ from smetsnet.devices.esme.meter import TopUpResult
 from smetsnet.devices.esme.state import HALF_HOUR, PENCE
 from smetsnet.devices.gas import GasPremises
 from smetsnet.devices.han.hub import CommsHub
+from smetsnet.gbcs.asn1.firmware import ReadFirmwareVersionCommand, ReadFirmwareVersionResponse
 from smetsnet.gbcs.asn1.join import (
     JoinCommand,
     JoinMethod,
@@ -55,6 +64,8 @@ Fuel = Literal["electricity", "gas"]
 #: CS03 response codes (GBCS-PAYLOADS §3).
 JOIN_OK, BAD_METHOD, MISSING_CERTIFICATE = 0, 2, 11
 NO_CBKE_RESPONSE = 13
+#: The version a PPMID runs before any upgrade (as the meters' first version).
+FIRST_FIRMWARE = b"\x00\x01\x00\x00"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,7 +129,7 @@ class Ihd:
 class Ppmid(SimulatedDevice):
     """Prepayment meter interface: joins, displays credit, takes UTRNs and EC requests."""
 
-    __slots__ = ("esme", "gas", "hub", "partners")
+    __slots__ = ("esme", "firmware", "gas", "hub", "partners")
     SIGNERS = PPMID_SIGNERS
     DEVICE_TYPE = DeviceType.PPMID
 
@@ -131,6 +142,8 @@ class Ppmid(SimulatedDevice):
         self.gas: object | None = None
         #: meters this PPMID is paired with (CS03): EUI -> GBCS DeviceType (0 GSME, 1 ESME)
         self.partners: dict[bytes, int] = {}
+        #: the firmware version it runs (the OTA file version of its last image)
+        self.firmware = FIRST_FIRMWARE
 
     # -- consumer side --------------------------------------------------------------------------
     def join_han(self, now: datetime) -> bool:
@@ -193,7 +206,20 @@ class Ppmid(SimulatedDevice):
                 for eui, kind in self.partners.items()
             )
             return Execution(payload=ReadDeviceJoinDetailsResponse(code=0, entries=entries))
+        if isinstance(payload, ReadFirmwareVersionCommand):
+            return Execution(
+                payload=ReadFirmwareVersionResponse(firmware_version=self.firmware, code=0)
+            )
         raise UnsupportedCommand(f"{message.use_case} is not supported by the PPMID")
+
+    def receive_firmware_image(self, image: bytes) -> Transfer:
+        """11.4: an image handed over by the comms hub, checked and (verified) run at once;
+        DISCARDED when the check fails (module docstring)."""
+        check = check_image(image, self.anchors)
+        if not check.verified or check.parts is None:
+            return Transfer.DISCARDED
+        self.firmware = check.parts.version
+        return Transfer.SUCCESS
 
     def _join(self, command: JoinCommand) -> int:
         if command.method not in (JoinMethod.METHOD_A_RESPONDER, JoinMethod.METHOD_C):
@@ -207,10 +233,14 @@ class Ppmid(SimulatedDevice):
 
     # -- persistence ----------------------------------------------------------------------------
     def state_json(self) -> dict[str, Any]:
-        return {"partners": {k.hex(): v for k, v in self.partners.items()}}
+        return {
+            "partners": {k.hex(): v for k, v in self.partners.items()},
+            "firmware": self.firmware.hex(),
+        }
 
     def load_state_json(self, data: dict[str, Any]) -> None:
         self.partners = {bytes.fromhex(k): int(v) for k, v in data["partners"].items()}
+        self.firmware = bytes.fromhex(data.get("firmware", FIRST_FIRMWARE.hex()))
 
 
 __all__ = ["Display", "Fuel", "Ihd", "Ppmid", "TopUpResult", "read_display"]
