@@ -96,11 +96,11 @@ def test_every_meter_accounts_for_its_top_ups_charges_and_debt(run: Run) -> None
 def test_homes_short_of_money_take_emergency_credit_both_ways(run: Run) -> None:
     tally, out = run.tally, run.outcomes
     assert out["emergency_credit_taken_on_ppmid"] >= 1  # type: ignore[operator]
-    assert tally.ec_granted_remotely >= 1
+    assert tally.ec["electricity"].granted_remotely >= 1
     # Every grant was alerted (0x81AB) and followed an "available" alert (0x8119).
-    granted = tally.ec_taken_locally + tally.ec_granted_remotely
+    granted = tally.ec["electricity"].taken_locally + tally.ec["electricity"].granted_remotely
     assert tally.alerts[EC_ACTIVATED] == granted
     assert tally.alerts[EC_AVAILABLE] >= granted
     # Only homes that ran low asked: each took the full limit when it was granted.
-    asked = tally.ec_taken_locally + tally.ec_asked_remotely
+    asked = tally.ec["electricity"].taken_locally + tally.ec["electricity"].asked_remotely
     assert asked == tally.alerts[EC_AVAILABLE]

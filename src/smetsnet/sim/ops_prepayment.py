@@ -36,10 +36,18 @@ seeded from the run's seed.
 Gas: the home's gas meter (GSME) goes on prepayment too, by the home's gas supplier (the world's
 first until a gas change of supplier moved it), with its own random stream so the electricity
 draws stay as they were: 2.2 (CS01b) with a first UTRN, 1.2.1 (GCS01b) a gas unit rate and
-standing charge, 1.6 (GCS03) prepayment mode; then top-ups about every top-up interval, sized
-from ``GAS_DAILY_SPEND_PENCE``, and a rescue top-up when the valve closes for credit (0x8F0F).
-The hub queues the commands at the gas proxy until the meter wakes. No gas emergency credit or
-debt is configured (2.1 and 2.3 to a GSME are not sent).
+standing charge, 1.6 (GCS03) prepayment mode, 2.1 (GCS05) the same emergency credit limit,
+thresholds and low-credit threshold as the electricity meter's (a non-disablement calendar that
+never starts: the schema asks for one), and for the homes that owe their gas supplier (about
+``DEBT_SHARE``, a draw of their own) 2.3 (GCS04) the same debts, the time debt recovered at
+``GAS_TIME_DEBT_RATE``; then top-ups about every top-up interval, sized from
+``GAS_DAILY_SPEND_PENCE`` (less than the use in the homes short of money, the same homes as for
+electricity), and a rescue top-up when the valve closes for credit (0x8F0F). The hub queues the
+commands at the gas proxy until the meter wakes. A short home's gas balance falls to the
+emergency credit threshold: the GSME alerts 0x8119 and the consumer takes gas emergency credit,
+on the PPMID (it is paired with the GSME too: PCS02; even index) or by asking the gas supplier,
+who sends 2.5 (GCS06; odd index); the GSME alerts 0x81AB (0x8168 when that arms a closed valve,
+which the consumer then opens), and the next top-up repays what was used.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ from typing import Any
 
 import numpy as np
 
+from smetsnet.devices.han.consumer import Fuel
 from smetsnet.duis import Node
 from smetsnet.duis.bodies import GenericBody, TopUpDevice
 from smetsnet.duis.responses import DeviceAlertMessage
@@ -115,9 +124,12 @@ USUAL_MARGIN = (0.8, 1.6)
 GAS_PRICE = 6_000
 GAS_STANDING_CHARGE = 28_000
 GAS_DAILY_SPEND_PENCE = 210
+#: The gas time debt's recovery rate (2.3 to a GSME), 50p a day: GasDebtRecovery has no price
+#: scale, and the GSME takes the rate in its currency units [inferred, as devices/gas/prepayment].
+GAS_TIME_DEBT_RATE = 50_000
 _RNG_STREAM = 21  # this operation's stream of the run's seed
 _GAS_RNG_STREAM = 23  # the gas meters' own stream
-_DRAW_DEBT, _DRAW_SHORT = 1, 2  # per-home draws of the run's seed
+_DRAW_DEBT, _DRAW_SHORT, _DRAW_GAS_DEBT = 1, 2, 3  # per-home draws of the run's seed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +143,16 @@ class TopUp:
     pence: int
     utrn: str
     at: datetime
+
+
+@dataclass(slots=True)
+class EmergencyCredit:
+    """One fuel's emergency credit as the consumers took it: asked of the supplier (2.5 sent),
+    taken on the PPMID, and granted remotely (ECS09 / GCS06 answered with success)."""
+
+    asked_remotely: int = 0
+    taken_locally: int = 0
+    granted_remotely: int = 0
 
 
 @dataclass(slots=True, kw_only=True)
@@ -152,9 +174,10 @@ class PrepaymentTally:
     in_debt: set[bytes] = field(default_factory=set)  # homes sent 2.3
     debt_set: set[bytes] = field(default_factory=set)  # ECS07 answered with success
     short: set[bytes] = field(default_factory=set)  # homes that buy less than they use
-    ec_asked_remotely: int = 0  # 2.5 sent
-    ec_taken_locally: int = 0  # taken on the PPMID
-    ec_granted_remotely: int = 0  # ECS09 answered with success
+    #: emergency credit taken, per fuel ("electricity", "gas")
+    ec: dict[Fuel, EmergencyCredit] = field(
+        default_factory=lambda: {"electricity": EmergencyCredit(), "gas": EmergencyCredit()}
+    )
     #: the credit bought at set-up (None: enough for one top-up interval, as later top-ups)
     first_credit_pence: int | None = None
     emergency_credit_limit: int = EMERGENCY_CREDIT_LIMIT
@@ -166,6 +189,10 @@ class PrepaymentTally:
     gas_homes: dict[bytes, Home] = field(default_factory=dict)
     gas_in_prepayment: set[bytes] = field(default_factory=set)  # GCS03 answered with success
     gas_price_set: set[bytes] = field(default_factory=set)  # GCS01b answered with success
+    gas_configured: set[bytes] = field(default_factory=set)  # GCS05 answered with success
+    gas_in_debt: set[bytes] = field(default_factory=set)  # GSMEs sent 2.3
+    #: GCS04 answered with success: when the answer came (the GSME set the debt at its wake)
+    gas_debt_set: dict[bytes, datetime] = field(default_factory=dict)
     gas_sent: list[TopUp] = field(default_factory=list)
     gas_accepted: list[TopUp] = field(default_factory=list)
     gas_refused: list[TopUp] = field(default_factory=list)
@@ -187,17 +214,11 @@ class PrepaymentTally:
             "meters_disabled": len(self.disabled),
             "top_ups_after_disablement": self.rescues,
             "supplies_re_enabled": self.re_enabled,
-            "meters_with_debt": len(self.debt_set),
-            "debt_cleared_alerts": sum(self.alerts[c] for c in DEBT_CLEARED),
-            "short_of_money_meters": len(self.short),
-            "emergency_credit_available_alerts": self.alerts[EC_AVAILABLE],
-            "emergency_credit_taken_on_ppmid": self.ec_taken_locally,
-            "emergency_credit_asked_of_supplier": self.ec_asked_remotely,
-            "emergency_credit_activated_alerts": self.alerts[EC_ACTIVATED],
-            "emergency_credit_exhausted_alerts": self.alerts[EC_EXHAUSTED],
+            **self._credit_figures("electricity"),
             "gas_prepayment_meters": len(self.gas_homes),
             "gas_price_set": len(self.gas_price_set),
             "gas_prepayment_mode_set": len(self.gas_in_prepayment),
+            "gas_prepay_configured": len(self.gas_configured),
             "gas_top_ups": len(self.gas_sent),
             "gas_top_ups_accepted": len(self.gas_accepted),
             "gas_top_ups_refused": len(self.gas_refused),
@@ -207,7 +228,25 @@ class PrepaymentTally:
             "gas_meters_disabled": len(self.gas_disabled),
             "gas_top_ups_after_disablement": self.gas_rescues,
             "gas_supplies_re_enabled": self.gas_re_enabled,
+            **self._credit_figures("gas"),
         }
+
+    def _credit_figures(self, fuel: Fuel) -> dict[str, int]:
+        """One fuel's debt and emergency credit figures (gas ones named ``gas_...``)."""
+        gas = fuel == "gas"
+        alerts, counts = (self.gas_alerts if gas else self.alerts), self.ec[fuel]
+        meters = self.gas_homes.values() if gas else self.homes.values()
+        figures = {
+            "meters_with_debt": len(self.gas_debt_set if gas else self.debt_set),
+            "debt_cleared_alerts": sum(alerts[c] for c in DEBT_CLEARED),
+            "short_of_money_meters": sum(1 for home in meters if home.esme in self.short),
+            "emergency_credit_available_alerts": alerts[EC_AVAILABLE],
+            "emergency_credit_taken_on_ppmid": counts.taken_locally,
+            "emergency_credit_asked_of_supplier": counts.asked_remotely,
+            "emergency_credit_activated_alerts": alerts[EC_ACTIVATED],
+            "emergency_credit_exhausted_alerts": alerts[EC_EXHAUSTED],
+        }
+        return {f"gas_{name}" if gas else name: value for name, value in figures.items()}
 
     # --- what the supplier sends ------------------------------------------------------------
 
@@ -218,7 +257,6 @@ class PrepaymentTally:
         first = self.first_credit_pence
         interval = self.sim.config.top_up_interval_days
         self.top_up(home, now, pence=first or self.amount(interval, home))
-        user = self.sim.users[self.sim.supplier_of(home, now)]
         steps = [
             ("1.2.1", price_body(PRICE, STANDING_CHARGE)),
             ("1.6", prepayment_body()),
@@ -226,8 +264,15 @@ class PrepaymentTally:
         ]
         if home.esme in self.in_debt:
             steps.append(("2.3", debt_body()))
+        self._send_critical(self.sim.supplier_of(home, now), home.esme, steps, now)
+
+    def _send_critical(
+        self, supplier: bytes, meter: bytes, steps: list[tuple[str, Node]], now: datetime
+    ) -> None:
+        """Critical SRs (service reference, body) by ``supplier`` to ``meter``, in order."""
+        user = self.sim.users[supplier]
         for srv, body in steps:
-            request = user.request(srv, GenericBody(node=body), target=home.esme, now=now)
+            request = user.request(srv, GenericBody(node=body), target=meter, now=now)
             user.send_critical(self.sim.handle, request, now)
 
     def top_up(self, home: Home, now: datetime, *, pence: int, utrn: str | None = None) -> TopUp:
@@ -239,12 +284,10 @@ class PrepaymentTally:
         return sent
 
     def amount(self, days: float, home: Home | None = None) -> int:
-        """A consumer's top-up for ``days`` of use: whole steps of 500p, a seeded margin (less
-        than the use for a home short of money)."""
+        """A consumer's top-up for ``days`` of use (:func:`purchase`; less than the use for a
+        home short of money)."""
         short = home is not None and home.esme in self.short
-        margin = SHORT_MARGIN if short else USUAL_MARGIN
-        pence = days * DAILY_SPEND_PENCE * float(self.rng.uniform(*margin))
-        return max(1, math.ceil(pence / TOP_UP_STEP_PENCE)) * TOP_UP_STEP_PENCE
+        return purchase(self.rng, days, DAILY_SPEND_PENCE, short=short)
 
     # --- gas: what the gas supplier sends ---------------------------------------------------
 
@@ -253,24 +296,26 @@ class PrepaymentTally:
             raise ConfigurationError("prepayment: the gas meters' random stream is not set")
         return self.gas_rng
 
-    def gas_amount(self, days: float) -> int:
-        """A consumer's gas top-up for ``days`` of use (whole 500p steps, the usual margin)."""
-        margin = float(self._gas_stream().uniform(*USUAL_MARGIN))
-        pence = days * GAS_DAILY_SPEND_PENCE * margin
-        return max(1, math.ceil(pence / TOP_UP_STEP_PENCE)) * TOP_UP_STEP_PENCE
+    def gas_amount(self, days: float, home: Home | None = None) -> int:
+        """A consumer's gas top-up for ``days`` of use (:func:`purchase`, from the gas stream;
+        less than the use for a home short of money)."""
+        short = home is not None and home.esme in self.short
+        return purchase(self._gas_stream(), days, GAS_DAILY_SPEND_PENCE, short=short)
 
     def set_up_gas(self, home: Home, now: datetime) -> None:
-        """The gas supplier's first credit, gas price and prepayment mode (module docstring)."""
+        """The gas supplier's first credit, gas price, prepayment mode, its configuration and
+        any debt (module docstring)."""
         first = self.first_credit_pence
         interval = self.sim.config.top_up_interval_days
-        self.gas_top_up(home, now, pence=first or self.gas_amount(interval))
-        user = self.sim.users[gas_supplier_of(self.sim, home)]
-        for srv, body in (
+        self.gas_top_up(home, now, pence=first or self.gas_amount(interval, home))
+        steps = [
             ("1.2.1", gas_price_body(GAS_PRICE, GAS_STANDING_CHARGE)),
             ("1.6", prepayment_body()),
-        ):
-            request = user.request(srv, GenericBody(node=body), target=home.gsme, now=now)
-            user.send_critical(self.sim.handle, request, now)
+            ("2.1", prepay_configuration_body(ec_limit=self.emergency_credit_limit, fuel="gas")),
+        ]
+        if home.gsme in self.gas_in_debt:
+            steps.append(("2.3", debt_body(rate=GAS_TIME_DEBT_RATE, fuel="gas")))
+        self._send_critical(gas_supplier_of(self.sim, home), home.gsme, steps, now)
 
     def gas_top_up(self, home: Home, now: datetime, *, pence: int) -> TopUp:
         """2.2 to the GSME by the home's gas supplier now, with a fresh UTRN for ``pence``."""
@@ -308,7 +353,8 @@ class PrepaymentTally:
         return sent
 
     def scheduled_gas_top_up(self, home: Home, now: datetime) -> None:
-        self.gas_top_up(home, now, pence=self.gas_amount(self.sim.config.top_up_interval_days))
+        interval = self.sim.config.top_up_interval_days
+        self.gas_top_up(home, now, pence=self.gas_amount(interval, home))
 
     def gas_rescue(self, home: Home, now: datetime) -> None:
         """The valve closed for credit: the consumer buys gas credit for a few days, and opens
@@ -354,26 +400,28 @@ class PrepaymentTally:
         self.rescues += 1
         self.top_up(home, now, pence=self.amount(max(3.0, self.sim.config.top_up_interval_days)))
 
-    def take_emergency_credit(self, home: Home, now: datetime) -> None:
-        """The PPMID says emergency credit is available: the consumer takes it, on the PPMID
-        (even index) or by asking the supplier for it (2.5; odd index)."""
+    def take_emergency_credit(self, home: Home, now: datetime, fuel: Fuel = "electricity") -> None:
+        """The meter of ``fuel`` says emergency credit is available: the consumer takes it, on
+        the PPMID (even index; it is paired with both meters) or by asking that meter's supplier
+        for it (2.5; odd index). An electricity supply it arms is enabled on the PPMID; a gas
+        valve it arms says so (0x8168) first."""
+        counts, gas = self.ec[fuel], fuel == "gas"
         if home.index % 2:
-            self.ec_asked_remotely += 1
-            user = self.sim.users[self.sim.supplier_of(home, now)]
-            body = GenericBody(node=Node(name="ActivateEmergencyCredit"))
-            request = user.request("2.5", body, target=home.esme, now=now)
-            user.send_critical(self.sim.handle, request, now)
+            counts.asked_remotely += 1
+            supplier = gas_supplier_of(self.sim, home) if gas else self.sim.supplier_of(home, now)
+            meter = home.gsme if gas else home.esme
+            self._send_critical(supplier, meter, [("2.5", emergency_credit_body())], now)
         else:
             premises = self.sim.network.premises.get(home.chf)
             if premises is None or premises.ppmid is None or not premises.ppmid.on_han():
                 return
-            # The PPMID takes it on the ESME it is paired with.
-            result = premises.ppmid.request_emergency_credit(now, fuel="electricity")
+            result = premises.ppmid.request_emergency_credit(now, fuel=fuel)
             if result.accepted:
-                self.ec_taken_locally += 1
+                counts.taken_locally += 1
             for wire in result.alerts:  # the meter's alerts go to the supplier over the WAN
                 self.sim.network.wan.emit(home.chf, wire, now)
-        self.sim.at(now + CONSUMER_NOTICES, partial(self._consumer_enables, home))
+        if not gas:
+            self.sim.at(now + CONSUMER_NOTICES, partial(self._consumer_enables, home))
 
     def _consumer_enables(self, home: Home, now: datetime) -> None:
         """The PPMID shows the supply armed: the consumer presses its button."""
@@ -407,7 +455,7 @@ class PrepaymentTally:
             elif use_case == "ECS07":
                 self.debt_set.add(rid.target)
             elif use_case == "ECS09":
-                self.ec_granted_remotely += 1
+                self.ec["electricity"].granted_remotely += 1
         sent = self._awaiting.pop((rid.originator, rid.target, rid.counter), None)
         if sent is None:
             return
@@ -415,7 +463,8 @@ class PrepaymentTally:
         (self.accepted if ok else self.refused).append(sent)
 
     def _gas_answer(self, supplier: bytes, gsme: bytes, counter: int, received: Received) -> None:
-        """A GSME's response: its price and payment mode set, or a top-up accepted or refused."""
+        """A GSME's response: its price, payment mode, configuration or debt set, emergency
+        credit granted, or a top-up accepted or refused."""
         gbcs = received.gbcs
         ok = gbcs is not None and _gbz_succeeded(gbcs.payload)
         use_case = gbcs.use_case if gbcs is not None else None
@@ -423,6 +472,12 @@ class PrepaymentTally:
             self.gas_in_prepayment.add(gsme)
         elif ok and use_case == "GCS01b":
             self.gas_price_set.add(gsme)
+        elif ok and use_case == "GCS05":
+            self.gas_configured.add(gsme)
+        elif ok and use_case == "GCS04":
+            self.gas_debt_set[gsme] = received.at
+        elif ok and use_case == "GCS06":
+            self.ec["gas"].granted_remotely += 1
         sent = self._awaiting.pop((supplier, gsme, counter), None)
         if sent is not None:
             accepted = ok and use_case == "CS01b"
@@ -431,8 +486,11 @@ class PrepaymentTally:
     def _gas_alert(self, gsme: bytes, code: int, now: datetime) -> None:
         self.gas_alerts[code] += 1
         home = self.gas_homes[gsme]
-        if code == SUPPLY_ARMED:
+        if code in (SUPPLY_ARMED, EC_ARMED):
             self.sim.at(now + CONSUMER_NOTICES, partial(self._consumer_opens_valve, home))
+        elif code == EC_AVAILABLE:
+            take = partial(self.take_emergency_credit, home, fuel="gas")
+            self.sim.at(now + CONSUMER_NOTICES, take)
         if code != CREDIT_EXHAUSTED:
             return
         self.gas_disabled.add(gsme)
@@ -541,9 +599,30 @@ def prepay_configuration_body(
     ec_limit: int = EMERGENCY_CREDIT_LIMIT,
     ec_threshold: int = EMERGENCY_CREDIT_THRESHOLD,
     low_credit: int = LOW_CREDIT_THRESHOLD,
+    fuel: Fuel = "electricity",
 ) -> Node:
-    """2.1 ``UpdatePrepayConfiguration`` for an ESME (ECS08), in the schema's order. The schema
-    asks for one non-disablement period at least: one in the year 2000, which never applies."""
+    """2.1 ``UpdatePrepayConfiguration`` for an ESME (ECS08) or a GSME (GCS05), in the schema's
+    order: no debt recovery cap, no maximum balance or credit. The schema asks for a
+    non-disablement calendar of the fuel's own shape: one that never applies."""
+    gas = fuel == "gas"
+    config = Node(
+        name="UpdatePrepayConfigGas" if gas else "UpdatePrepayConfigElectricity",
+        children=(
+            _leaf("DebtRecoveryRateCap", 0),
+            _leaf("EmergencyCreditLimit", ec_limit),
+            _leaf("EmergencyCreditThreshold", ec_threshold),
+            _leaf("LowCreditThreshold", low_credit),
+            _never_non_disabled_gas() if gas else _never_non_disabled_electricity(),
+            _leaf("MaxMeterBalance", 0),
+            _leaf("MaxCreditThreshold", 0),
+        ),
+    )
+    return Node(name="UpdatePrepayConfiguration", children=(config,))
+
+
+def _never_non_disabled_electricity() -> Node:
+    """An ESME's non-disablement calendar: one period, on no day of the week and in the year
+    2000, which never applies."""
     never = Node(
         name="ScheduleDatesAndTime",
         children=(
@@ -557,26 +636,46 @@ def prepay_configuration_body(
         children=(
             _leaf("NonDisablementScript", "START"),
             Node(name="SpecialDaysApplicability"),
+            Node(name="DaysOfWeekApplicability"),
             never,
         ),
     )
-    calendar = Node(
+    return Node(
         name="ElectricityNonDisablementCalendar",
         children=(Node(name="ElectricitySpecialDays"), period),
     )
-    elec = Node(
-        name="UpdatePrepayConfigElectricity",
+
+
+def _never_non_disabled_gas() -> Node:
+    """A GSME's non-disablement calendar: one day profile that stops non-disablement at
+    midnight (so it never runs), every day of the one week, one season from each 1 January,
+    no special days."""
+    stop = Node(
+        name="TimeStartAction",
+        children=(_leaf("StartTime", "00:00:00.00Z"), _leaf("NonDisablementAction", "STOP")),
+    )
+    day = Node(name="GasNonDisablementDayProfile", children=(stop, _leaf("GasDayName", 1)))
+    days = (_leaf("ReferencedDayName", 1, ("index", str(i))) for i in range(1, 8))
+    week = Node(name="WeekProfile", children=(_leaf("WeekName", 1), *days))
+    start = Node(
+        name="SeasonStartDate",
         children=(
-            _leaf("DebtRecoveryRateCap", 0),
-            _leaf("EmergencyCreditLimit", ec_limit),
-            _leaf("EmergencyCreditThreshold", ec_threshold),
-            _leaf("LowCreditThreshold", low_credit),
-            calendar,
-            _leaf("MaxMeterBalance", 0),
-            _leaf("MaxCreditThreshold", 0),
+            Node(name="GasYearWithWildcards", children=(Node(name="NonSpecifiedYear"),)),
+            Node(name="GasMonthWithWildcards", children=(_leaf("SpecifiedMonth", 1),)),
+            Node(name="GasDayOfMonthWithWildcards", children=(_leaf("SpecifiedDayOfMonth", 1),)),
+            Node(name="GasDayOfWeekWithWildcards", children=(Node(name="NonSpecifiedDayOfWeek"),)),
         ),
     )
-    return Node(name="UpdatePrepayConfiguration", children=(elec,))
+    season = Node(name="Season", children=(start, _leaf("ReferencedWeekName", 1)))
+    return Node(
+        name="GasNonDisablementCalendar",
+        children=(
+            Node(name="DayProfiles", children=(day,)),
+            Node(name="WeekProfiles", children=(week,)),
+            Node(name="SeasonProfiles", children=(season,)),
+            Node(name="SpecialDays"),
+        ),
+    )
 
 
 def debt_body(
@@ -586,16 +685,20 @@ def debt_body(
     scale: int = TIME_DEBT_SCALE,
     payment_debt: int = PAYMENT_DEBT,
     per_payment: int = DEBT_PER_PAYMENT,
+    fuel: Fuel = "electricity",
 ) -> Node:
-    """2.3 ``UpdateDebt`` for an ESME (ECS07): time debt 1 at a daily rate, no time debt 2,
-    and a payment-based debt with its share of each top-up."""
+    """2.3 ``UpdateDebt`` for an ESME (ECS07) or a GSME (GCS04): time debt 1 at a daily rate, no
+    time debt 2, and a payment-based debt with its share of each top-up. A gas recovery rate has
+    no price scale (``scale`` is not sent): it is in the meter's currency units."""
+    gas = fuel == "gas"
 
-    def recovery(name: str, amount: int) -> Node:
+    def recovery(number: int, amount: int) -> Node:
+        scaled = () if gas else (_leaf("DebtRecoveryRatePriceScale", scale),)
         return Node(
-            name=name,
+            name=f"{'Gas' if gas else 'Elec'}DebtRecovery{number}",
             children=(
                 _leaf("DebtRecoveryRate", amount),
-                _leaf("DebtRecoveryRatePriceScale", scale),
+                *scaled,
                 _leaf("DebtRecoveryRatePeriod", "DAILY"),
             ),
         )
@@ -607,10 +710,23 @@ def debt_body(
             _leaf("TimeDebtRegister2", 0),
             _leaf("PaymentDebtRegister", payment_debt),
             _leaf("DebtRecoveryPerPayment", per_payment),
-            recovery("ElecDebtRecovery1", rate),
-            recovery("ElecDebtRecovery2", 0),
+            recovery(1, rate),
+            recovery(2, 0),
         ),
     )
+
+
+def emergency_credit_body() -> Node:
+    """2.5 ``ActivateEmergencyCredit`` (ECS09 for an ESME, GCS06 for a GSME): no content."""
+    return Node(name="ActivateEmergencyCredit")
+
+
+def purchase(rng: np.random.Generator, days: float, daily_pence: int, *, short: bool) -> int:
+    """What a consumer buys for ``days`` of use at ``daily_pence`` a day: whole steps of 500p
+    (one at least), a seeded margin (less than the use for a home short of money)."""
+    margin = SHORT_MARGIN if short else USUAL_MARGIN
+    pence = days * daily_pence * float(rng.uniform(*margin))
+    return max(1, math.ceil(pence / TOP_UP_STEP_PENCE)) * TOP_UP_STEP_PENCE
 
 
 def plan_prepayment(
@@ -623,7 +739,7 @@ def plan_prepayment(
     supplier, the GSME by the gas supplier) and schedule their top-ups; the
     returned tally, called, gives the outcome figures. ``first_credit_pence``: the credit bought
     at set-up (default: enough for one top-up interval); ``emergency_credit_limit``: what the
-    suppliers configure (0: no emergency credit)."""
+    suppliers configure on both meters (0: no emergency credit)."""
     interval = sim.config.top_up_interval_days
     if not interval > 0:
         raise ConfigurationError(f"top_up_interval_days: a positive number, not {interval}")
@@ -652,6 +768,8 @@ def plan_prepayment(
         if DeviceType.GSME not in home.devices:
             continue
         tally.gas_homes[home.gsme] = home
+        if _drawn(sim.config.seed, home, _DRAW_GAS_DEBT) < DEBT_SHARE:
+            tally.gas_in_debt.add(home.gsme)
         offset = SET_UP_FROM + timedelta(seconds=float(gas_rng.uniform(0, SET_UP_WINDOW_S)))
         sim.at(sim.start + offset, partial(tally.set_up_gas, home))
         for when in top_up_times(sim, gas_rng, interval):
@@ -681,15 +799,19 @@ def top_up_times(sim: Simulation, rng: np.random.Generator, interval: float) -> 
 __all__ = [
     "GAS_PRICE",
     "GAS_STANDING_CHARGE",
+    "GAS_TIME_DEBT_RATE",
     "PRICE",
     "STANDING_CHARGE",
+    "EmergencyCredit",
     "PrepaymentTally",
     "TopUp",
     "debt_body",
+    "emergency_credit_body",
     "gas_price_body",
     "plan_prepayment",
     "prepay_configuration_body",
     "prepayment_body",
     "price_body",
+    "purchase",
     "top_up_times",
 ]
