@@ -72,15 +72,22 @@ class Calendar:
     def tiers(self, start_s: int, n: int) -> I64:
         """The tier of each of ``n`` half-hours from ``start_s`` (seconds since 2000, UTC)."""
         times = start_s + HALF_HOUR * np.arange(n, dtype=np.int64)
+        first, last = start_s // 86_400, (start_s + HALF_HOUR * max(n - 1, 0)) // 86_400
+        if first == last:  # the usual bill: one day's half-hours
+            return self._day_tiers(first, times)
         out = np.ones(n, np.int64)
         days = times // 86_400
         for d in np.unique(days):
-            profile = self.days.get(self.day_id(_EPOCH + timedelta(days=int(d))) or -1)
-            if profile is None or not len(profile.minutes):
-                continue
             mask = days == d
-            out[mask] = profile.tiers_at((times[mask] % 86_400) // 60)
+            out[mask] = self._day_tiers(int(d), times[mask])
         return out
+
+    def _day_tiers(self, day: int, times: I64) -> I64:
+        """The tiers of ``times``, all on day ``day`` (days since 2000); 1 without a profile."""
+        profile = self.days.get(self.day_id(_EPOCH + timedelta(days=int(day))) or -1)
+        if profile is None or not len(profile.minutes):
+            return np.ones(len(times), np.int64)
+        return profile.tiers_at((times % 86_400) // 60)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,12 +133,29 @@ class Tariff:
         used = np.zeros(BLOCK_TIERS, np.int64)
         prior = np.asarray(block_used, dtype=np.int64)[:BLOCK_TIERS]
         used[: len(prior)] = prior
-        tier = self.calendar.tiers(start_s, n) if self.calendar else np.ones(n, np.int64)
-        money = np.zeros(n, np.int64)  # Wh x price, divided by 1000 once per half-hour
+        block_wh = np.zeros((BLOCK_TIERS, BLOCKS), np.int64)
+        tier_wh = np.zeros(TOU_TIERS, np.int64)
+        if self.calendar is None:  # one rate: every half-hour in TOU tier 1
+            tier = np.ones(n, np.int64)
+            money = demand * self.tou_prices[0]
+            tier_wh[0] = demand.sum()
+        else:
+            tier = self.calendar.tiers(start_s, n)
+            if n and tier.min() >= 1 and tier.max() <= TOU_TIERS:  # TOU tiers only
+                money = demand * self.tou_prices[tier - 1]
+                np.add.at(tier_wh, tier - 1, demand)
+            else:
+                money = self._mixed(demand, tier, used, tier_wh, block_wh)
+        cost = money // 1000 + self.standing_charge // 48
+        return Cost(cost=cost, tier=tier, tier_wh=tier_wh, block_wh=block_wh, block_used=used)
+
+    def _mixed(self, demand: I64, tier: I64, used: I64, tier_wh: I64, block_wh: I64) -> I64:
+        """Wh x price of each half-hour when block tiers (or unknown tiers, billed at nothing)
+        are among them; fills ``tier_wh`` and ``block_wh`` and moves ``used`` on."""
+        money = np.zeros(len(demand), np.int64)  # Wh x price, divided by 1000 once per half-hour
         tou = (tier >= 1) & (tier <= TOU_TIERS)
         money[tou] = demand[tou] * self.tou_prices[tier[tou] - 1]
-        tier_wh = np.bincount(tier[tou] - 1, demand[tou], TOU_TIERS).astype(np.int64)
-        block_wh = np.zeros((BLOCK_TIERS, BLOCKS), np.int64)
+        np.add.at(tier_wh, tier[tou] - 1, demand[tou])
         for k in np.unique(tier[tier > BLOCK_BASE]):
             t = int(k) - BLOCK_BASE - 1
             if t >= BLOCK_TIERS:
@@ -141,8 +165,7 @@ class Tariff:
             money[mask] = split @ self.block_prices[t]
             block_wh[t] = split.sum(axis=0)
             used[t] += int(demand[mask].sum())
-        cost = money // 1000 + self.standing_charge // 48
-        return Cost(cost=cost, tier=tier, tier_wh=tier_wh, block_wh=block_wh, block_used=used)
+        return money
 
 
 def _split(wh: I64, used: int, thresholds: I64) -> npt.NDArray[np.int64]:
