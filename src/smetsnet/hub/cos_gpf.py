@@ -29,8 +29,9 @@ No public source we have says how the DCC keeps the GPF in step. Ours [inferred]
   ``CommandFailure`` naming its 6.23 and the GPF, under the hub's CommandFailure code
   :data:`GPF_UPDATE_FAILED_ALERT`, so that it can act (e.g. send the 6.23 again).
 
-A future-dated 6.23 (the GSME reports its outcome later, in a 0x00CB alert) is not followed
-here: its immediate answer carries no outcome.
+A future-dated 6.23 is followed when the GSME reports it carried it out (its 0x00CB alert,
+``smi_updates``), not when it accepted it: the GPF's command is sent then, to be executed at
+once (its execution time is left out), so the GPF changes supplier after its GSME, never before.
 """
 
 from __future__ import annotations

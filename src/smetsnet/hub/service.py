@@ -152,6 +152,7 @@ class Hub:
             self.access.audit,
             alert=dcc_alert_sink(self.replies.dcc_alert, self._enqueue),
             gpf=self.gpf_cos.follow,
+            signed=self._signed_by_device,
         )
         # 11.1/11.4 images the non-device services recorded, sent once per comms hub in blocks
         self.firmware = FirmwareDistributor(
@@ -632,6 +633,14 @@ class Hub:
         routed = self.alerts.route(wire, header, now)
         if routed is not None:
             self._enqueue(*routed, now)
+        self.smi.alerted(wire, header, now)  # a future-dated 6.23 carried out (0x00CB)
+
+    def _signed_by_device(self, wire: bytes) -> bool:
+        """The message carries a valid signature of its originator (SMKI key)."""
+        try:
+            return self.protection.check_signature(decode_frame(wire)) == "valid"
+        except GbcsError:
+            return False
 
     def _timeouts(self, now: datetime) -> None:
         while self._deadlines and self._deadlines[0][0] <= now:

@@ -40,11 +40,23 @@ SUCCESS/ERROR response vectors by the tests):
   certificate the device held), so no registration look-up can pick the wrong one, and only
   if the registration data no longer names it as the meter's supplier (IS for an ESME, GS for
   a GSME): a supplier that replaces its own certificates has lost nothing. Its
-  DCCAlertCode is :data:`CHANGE_OF_SUPPLIER_ALERT`. A future-dated 6.23 (answered without an
-  outcome; the outcome comes later in the device's alert) sends nothing here.
+  DCCAlertCode is :data:`CHANGE_OF_SUPPLIER_ALERT`.
   [inferred] On a GSME, the GPF of its comms hub follows: the hub sends it the same
   certificates (``cos_gpf``, through :data:`GpfSink`), whether or not a supplier lost the meter
   (the GPF must hold what its GSME holds).
+
+  A **future-dated 6.23** (DUIS "DSP and device": the device holds the CS02b) is answered at
+  once without an outcome, which changes nothing yet: the hub keeps the 6.23 by its device and
+  the CS02b's authorising counter (:meth:`SmiUpdates.answered`). When the device carries it out
+  it raises the future-dated CS02b alert 0x00CB (critical; GBCS-PAYLOADS §3: alert code 0x8F66
+  actioned / 0x8F67 not, the execution time, the ExecutionOutcome, whose authorising seq number
+  is that counter). The hub hands every device alert to :meth:`SmiUpdates.alerted`; a 0x00CB
+  naming a kept 6.23, actioned with every cell replaced, is followed as an immediate success
+  is: ChangeOfSupplier and the GPF. [inferred] The registration data is read at the execution
+  time the hub put in the CS02b (when the device stopped trusting the losing supplier), not when
+  the alert arrives (a GSME reports at its next wake). An accepted cancellation (executionDateTime
+  9999-12-31T23:59:59Z, ``translate.asn1.GBCS_CANCEL``) drops the device's held CS02b of that
+  originator, so the hub forgets its kept 6.23s of that device and originator: nothing follows.
 
 8.3 Decommission Device and 8.4 Update Inventory are non-device SRs: the non-device services
 change the SMI when they answer (``nondevice_inventory``); they are not here.
@@ -60,18 +72,24 @@ from functools import partial
 from smetsnet.duis import GenericBody, MessageId, Node
 from smetsnet.errors import GbcsError
 from smetsnet.gbcs.asn1 import (
+    ExecutionOutcome,
     JoinCommand,
     JoinResponse,
+    ReplacementMode,
     SetClockResponse,
     TimeStatus,
+    UpdateSecurityCredentialsAlert,
+    UpdateSecurityCredentialsCommand,
     UpdateSecurityCredentialsResponse,
 )
 from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.dlms import AccessResponse
 from smetsnet.gbcs.eui import format_eui
+from smetsnet.gbcs.frame import GroupingHeader
 from smetsnet.hub.access import Accepted
 from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
 from smetsnet.hub.replies import change_of_supplier
+from smetsnet.hub.translate.asn1 import GBCS_CANCEL
 from smetsnet.inventory import (
     DeviceStatus,
     DeviceType,
@@ -106,6 +124,28 @@ _MPXN_ELEMENTS = (
 )
 #: requests still waiting for an answer are forgotten beyond this many (the oldest first)
 MAX_EXPECTED = 100_000
+#: future-dated 6.23s held by their devices are forgotten beyond this many (the oldest first)
+MAX_HELD = 100_000
+#: the future-dated CS02b outcome alert (GBCS-PAYLOADS §3, ASN.1 alerts: critical)
+CS02B_OUTCOME_ALERT = 0x00CB
+#: its alert code when the held command was carried out (0x8F67: it was not)
+FUTURE_DATED_ACTIONED = 0x8F66
+#: the CS02b execution time that cancels the device's held command of the same originator
+CANCEL_AT = GBCS_CANCEL.to_datetime()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cs02b:
+    """The CS02b a 6.23 became: its originator (the transitional CoS party), its authorising
+    counter (a future-dated one's 0x00CB alert repeats it) and when it runs."""
+
+    originator: bytes
+    counter: int
+    execution: datetime | None  # None: at once; CANCEL_AT: cancels the device's held one
+
+    @property
+    def cancels(self) -> bool:
+        return self.execution is not None and self.execution >= CANCEL_AT
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +159,16 @@ class Expected:
     remove: bool = False  # 8.11 Remove
     mpxns: tuple[str, ...] = ()  # 8.11 Add
     command: bytes | None = None  # 6.23 to a GSME: the CS02b sent (its GPF gets the same)
+    cs02b: Cs02b | None = None  # 6.23: what the device's answer or later alert refers to
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldCos:
+    """A future-dated 6.23 its device accepted and holds: followed when it reports."""
+
+    request_id: MessageId
+    expected: Expected
+    execution: datetime
 
 
 Payload = object
@@ -153,8 +203,22 @@ def credentials_replaced(payload: Payload) -> bool:
     """CS02b (6.23): executed now (the outcome is present) and every replacement succeeded."""
     if not isinstance(payload, UpdateSecurityCredentialsResponse) or payload.outcome is None:
         return False
-    outcomes = payload.outcome.outcomes
-    return bool(outcomes) and all(o.status == 0 for o in outcomes)
+    return every_cell_replaced(payload.outcome)
+
+
+def every_cell_replaced(outcome: ExecutionOutcome) -> bool:
+    """A CS02b's ExecutionOutcome (response or 0x00CB alert): every replacement status 0."""
+    return bool(outcome.outcomes) and all(o.status == 0 for o in outcome.outcomes)
+
+
+def held_or_cancelled(payload: Payload, expected: Expected) -> bool:
+    """A future-dated (or cancelling) CS02b's answer: accepted, no outcome yet."""
+    return (
+        isinstance(payload, UpdateSecurityCredentialsResponse)
+        and payload.outcome is None
+        and expected.cs02b is not None
+        and expected.cs02b.execution is not None
+    )
 
 
 def joined(payload: Payload) -> bool:
@@ -172,15 +236,25 @@ class SmiUpdates:
         *,
         alert: AlertSink | None = None,
         gpf: GpfSink | None = None,
+        signed: Callable[[bytes], bool] | None = None,
     ) -> None:
         self.inventory = inventory
         self.audit = audit
         self.alert = alert  # None: DCC alerts are not sent (a hub without users' outbox)
         self.gpf = gpf  # None: a GSME's GPF is not updated after its 6.23
+        #: whether a device's alert carries its originator's valid signature (None: not checked)
+        self.signed = signed
         self._expected: dict[MessageId, Expected] = {}
+        #: future-dated 6.23s their devices hold, by (device, the CS02b's authorising counter)
+        self._held: dict[tuple[bytes, int], HeldCos] = {}
 
     def __len__(self) -> int:
         return len(self._expected)
+
+    @property
+    def held(self) -> int:
+        """Future-dated 6.23s accepted by their devices and not yet reported."""
+        return len(self._held)
 
     # --- the hub's two hooks ------------------------------------------------------------
 
@@ -207,6 +281,9 @@ class SmiUpdates:
         except GbcsError as exc:
             self.record(now, rid, Outcome.SKIP, f"{expected.srv}: response not decoded ({exc})")
             return
+        if held_or_cancelled(payload, expected):
+            self._device_holds(expected, now, rid)
+            return
         if not rule.succeeded(payload):
             what = f"{expected.srv}: the device answered a failure, the SMI is not changed"
             self.record(now, rid, Outcome.SKIP, what)
@@ -216,6 +293,68 @@ class SmiUpdates:
     def forget(self, request_id: MessageId) -> None:
         """The request failed (refused, or no answer): it changes nothing."""
         self._expected.pop(request_id, None)
+
+    def alerted(self, wire: bytes, header: GroupingHeader, now: datetime) -> None:
+        """A device alert reached the hub (``header`` already read): a 0x00CB reporting a kept
+        future-dated 6.23 carried out is followed as an immediate success (module docstring)."""
+        if header.message_code != CS02B_OUTCOME_ALERT or not self._held:
+            return
+        try:
+            payload = decode_message(wire).payload
+        except GbcsError:
+            return
+        if not isinstance(payload, UpdateSecurityCredentialsAlert):
+            return
+        outcome = payload.outcome
+        if outcome.replacement_mode != ReplacementMode.SUPPLIER_BY_TRANS_COS:
+            return
+        key = (header.originator, outcome.authorising_seq_number)
+        held = self._held.get(key)
+        if held is None:
+            return
+        if self.signed is not None and not self.signed(wire):  # a forgery leaves it kept
+            what = f"6.23: 0x{CS02B_OUTCOME_ALERT:04X} not validly signed by its device, ignored"
+            self.record(now, held.request_id, Outcome.SKIP, what)
+            return
+        del self._held[key]
+        rid, expected = held.request_id, held.expected
+        if payload.alert_code != FUTURE_DATED_ACTIONED or not every_cell_replaced(outcome):
+            what = (
+                f"6.23: {format_eui(expected.device)} reports the future-dated CS02b not carried "
+                f"out (alert 0x{payload.alert_code:04X}), nothing follows"
+            )
+            self.record(now, rid, Outcome.SKIP, what)
+            return
+        _follow_cos(self, expected, outcome, rid, at=held.execution, now=now)
+
+    def _device_holds(self, expected: Expected, now: datetime, rid: MessageId) -> None:
+        """The device accepted a future-dated 6.23 (kept until it reports) or a cancellation
+        (its held CS02b of that originator is gone: the kept 6.23s are forgotten)."""
+        cs02b, device = expected.cs02b, expected.device
+        assert cs02b is not None and cs02b.execution is not None  # held_or_cancelled
+        name = format_eui(device)
+        if cs02b.cancels:
+            gone = [
+                key
+                for key, held in self._held.items()
+                if key[0] == device
+                and held.expected.cs02b is not None
+                and held.expected.cs02b.originator == cs02b.originator
+            ]
+            for key in gone:
+                del self._held[key]
+            what = f"6.23: {name} cancelled its held CS02b ({len(gone)} future-dated 6.23 dropped)"
+            self.record(now, rid, Outcome.SKIP, what, "6.23 cancelled")
+            return
+        if len(self._held) >= MAX_HELD:
+            del self._held[next(iter(self._held))]
+        key = (device, cs02b.counter)
+        self._held[key] = HeldCos(request_id=rid, expected=expected, execution=cs02b.execution)
+        what = (
+            f"6.23: {name} holds the CS02b until {cs02b.execution.isoformat()}; followed when "
+            f"it reports the execution (alert 0x{CS02B_OUTCOME_ALERT:04X})"
+        )
+        self.record(now, rid, Outcome.SKIP, what, "6.23 held by the device")
 
     # --- the changes --------------------------------------------------------------------
 
@@ -306,19 +445,25 @@ def _commission_consumer(
 
 
 def _tell_losing_supplier(
-    smi: SmiUpdates, e: Expected, payload: Payload, now: datetime, rid: MessageId
+    smi: SmiUpdates,
+    e: Expected,
+    outcome: ExecutionOutcome,
+    rid: MessageId,
+    *,
+    at: datetime,
+    now: datetime,
 ) -> None:
-    assert isinstance(payload, UpdateSecurityCredentialsResponse) and payload.outcome is not None
+    """``at``: when the device replaced the cells (the registration data is read then)."""
     device = smi.inventory.find_device(e.device)
     role = SUPPLIER_ROLE_OF.get(device.type) if device is not None else None
     if device is None or role is None or device.premises_id is None or smi.alert is None:
         return
     replaced = {
         o.existing_subject_unique_id
-        for o in payload.outcome.outcomes
+        for o in outcome.outcomes
         if o.existing_subject_unique_id != o.replacing_subject_unique_id
     }
-    holder = smi.inventory.who_holds(role, device.eui, now)
+    holder = smi.inventory.who_holds(role, device.eui, at)
     # a supplier that still holds the role has lost nothing (e.g. it renewed its certificates)
     losing = sorted(u for u in replaced if u != holder and smi.inventory.store.user(u) is not None)
     if not losing:
@@ -346,7 +491,22 @@ def _tell_losing_supplier(
 def _supplier_changed(
     smi: SmiUpdates, e: Expected, payload: Payload, now: datetime, rid: MessageId
 ) -> None:
-    _tell_losing_supplier(smi, e, payload, now, rid)
+    assert isinstance(payload, UpdateSecurityCredentialsResponse) and payload.outcome is not None
+    _follow_cos(smi, e, payload.outcome, rid, at=now, now=now)
+
+
+def _follow_cos(
+    smi: SmiUpdates,
+    e: Expected,
+    outcome: ExecutionOutcome,
+    rid: MessageId,
+    *,
+    at: datetime,
+    now: datetime,
+) -> None:
+    """A 6.23 carried out (now, or at ``at`` when future-dated): the losing supplier is told
+    and a GSME's GPF follows."""
+    _tell_losing_supplier(smi, e, outcome, rid, at=at, now=now)
     if e.command is not None and smi.gpf is not None:
         smi.gpf(e.device, e.command, rid, now)
 
@@ -363,9 +523,10 @@ RULES: dict[str, Rule] = {
 def _expected(srv: str, accepted: Accepted, wire: bytes) -> Expected | None:
     assert accepted.device is not None
     device = accepted.device.eui
-    if srv == "6.23" and accepted.device.type is DeviceType.GSME:
-        return Expected(srv=srv, device=device, command=wire)
-    if srv in ("8.1.1", "6.23"):
+    if srv == "6.23":
+        command = wire if accepted.device.type is DeviceType.GSME else None
+        return Expected(srv=srv, device=device, command=command, cs02b=_cs02b(wire))
+    if srv == "8.1.1":
         return Expected(srv=srv, device=device)
     if srv == "8.11":
         return _device_log_expected(accepted.request.body, device)
@@ -376,6 +537,23 @@ def _expected(srv: str, accepted: Accepted, wire: bytes) -> Expected | None:
     if not isinstance(payload, JoinCommand):
         return None
     return Expected(srv=srv, device=device, other=payload.partner_id)
+
+
+def _cs02b(wire: bytes) -> Cs02b | None:
+    """The 6.23's CS02b as sent (None: not one, then only an immediate answer is followed)."""
+    try:
+        message = decode_message(wire)
+    except GbcsError:
+        return None
+    command = message.payload
+    if not isinstance(command, UpdateSecurityCredentialsCommand):
+        return None
+    at = command.execution_time
+    return Cs02b(
+        originator=message.header.originator,
+        counter=command.authorising_seq_number,
+        execution=None if at is None else at.to_datetime(),
+    )
 
 
 def _device_log_expected(body: object, chf: bytes) -> Expected | None:
@@ -404,12 +582,16 @@ def _leaf(node: Node, name: str) -> object:
 
 
 __all__ = [
+    "CANCEL_AT",
     "CHANGE_OF_SUPPLIER_ALERT",
     "CONSUMER_TYPES",
+    "CS02B_OUTCOME_ALERT",
     "RULES",
     "AlertSink",
+    "Cs02b",
     "Expected",
     "GpfSink",
+    "HeldCos",
     "Rule",
     "SmiUpdates",
 ]
