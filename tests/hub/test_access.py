@@ -241,6 +241,21 @@ def test_wrong_device_type(access: AccessControl, signers: dict[bytes, Signer]) 
     _rejected(access, _signed(signers, _request(target=CHF)), Check.DEVICE_TYPE, "E11")
 
 
+def test_the_premises_gas_supplier_is_not_entitled_by_its_mprn_to_the_esme(
+    access: AccessControl, inventory: Inventory, signers: dict[bytes, Signer]
+) -> None:
+    """4.1.1 is open to IS and GS, but an ESME is associated with its MPAN only: the gas
+    supplier of the same premises is refused (E4), not entitled through the premises' MPRN."""
+    inventory.add_user(STRANGER, "Gas supplier", ["GS"], "https://gas.example/duis")
+    esme = inventory.find_device(ESME)
+    assert esme is not None and esme.premises_id is not None
+    inventory.add_meter_point("1234567890", MeterKind.MPRN, esme.premises_id)
+    inventory.register("1234567890", "GS", STRANGER, START)
+    xml = _signed(signers, _request(originator=STRANGER, counter=2000), by=STRANGER)
+    error = _rejected(access, xml, Check.REGISTRATION, "E4")
+    assert "not registered as GS" in str(error)
+
+
 def test_not_registered_at_that_time(access: AccessControl, signers: dict[bytes, Signer]) -> None:
     xml = _signed(signers, _request())
     with pytest.raises(DuisError) as caught:

@@ -26,9 +26,17 @@ CANCEL = "CS02bSupplierByTransCoS_6.23_CANCELLATION_SUCCESS_REQUEST_DUIS.XML"
 TEMPLATE_TIME = b"2030-01-02T00:00:00.00Z"  # the FUTURE template's ExecutionDateTime
 
 
+def _hand_over(net: Network, at: datetime) -> None:
+    """The registration data move the ESME's MPAN to GAINING from ``at``, after LOSING's 6.23
+    was accepted. (The boxed key store signs only for LOSING, and a 6.23 is checked against the
+    registration at its execution time, so it is sent first; the template's certificates are
+    GAINING's.)"""
+    net.hub.inventory.change_holder(MPAN, UserRole.IS, GAINING, at)
+
+
 def _post(net: Network, name: str, target: bytes, counter: int, at: datetime | None) -> None:
-    """A 6.23 template from the registered supplier (the only one the boxed key store can sign
-    for) to ``target``, executed at ``at`` (None: the template's own time)."""
+    """A 6.23 template from LOSING to ``target``, executed at ``at`` (None: the template's own
+    time)."""
     xml = (TEMPLATES / name).read_bytes()
     if at is not None:
         xml = xml.replace(TEMPLATE_TIME, at.strftime("%Y-%m-%dT%H:%M:%S.00Z").encode())
@@ -66,8 +74,8 @@ def _supplier_euis(anchors: TrustAnchors) -> set[bytes]:
 def test_esme_losing_supplier_told_once_when_the_held_6_23_executes() -> None:
     net = network()
     at = net.now + timedelta(hours=2)
-    net.hub.inventory.change_holder(MPAN, UserRole.IS, GAINING, at)  # the supply start
     _post(net, FUTURE, ESME, 8_300_000, at)
+    _hand_over(net, at)
     net.tick(5)
     out = _by_user(net)
     assert list(out) == [LOSING]
@@ -131,8 +139,7 @@ def test_gsme_gpf_cells_change_after_the_held_6_23_executes_not_before() -> None
 def test_a_cancelled_6_23_gives_nothing() -> None:
     net = network()
     at = net.now + timedelta(hours=2)
-    net.hub.inventory.change_holder(MPAN, UserRole.IS, GAINING, at)
-    _post(net, FUTURE, ESME, 8_400_000, at)
+    _post(net, FUTURE, ESME, 8_400_000, at)  # its own meter: the registration stays
     net.tick(5)
     esme = net.setup.premises[CHF].esme
     (kept,) = esme.held
@@ -157,8 +164,8 @@ def test_a_cancelled_6_23_gives_nothing() -> None:
 def test_a_forged_execution_report_is_ignored_and_the_genuine_one_followed() -> None:
     net = network()
     at = net.now + timedelta(hours=2)
-    net.hub.inventory.change_holder(MPAN, UserRole.IS, GAINING, at)
     _post(net, FUTURE, ESME, 8_500_000, at)
+    _hand_over(net, at)
     net.tick(5)
     net.now = at + timedelta(minutes=1)
     alerts = net.setup.premises[CHF].advance(net.now)
@@ -173,3 +180,20 @@ def test_a_forged_execution_report_is_ignored_and_the_genuine_one_followed() -> 
     net.tick(1)
     ((user, _),) = _cos_alerts(_by_user(net))
     assert user == LOSING and net.hub.smi.held == 0
+
+
+def test_registration_is_checked_at_the_6_23_execution_time() -> None:
+    """6.23's body is generic (an XML tree): its ExecutionDateTime still decides whose
+    registration counts, so a supplier whose role ends before then is refused (E4)."""
+    net = network()
+    ends = net.now + timedelta(hours=1)
+    net.hub.inventory.change_holder(MPAN, UserRole.IS, GAINING, ends)
+    xml = (TEMPLATES / FUTURE).read_bytes()
+    late = (ends + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.00Z").encode()
+    request = from_xml(xml.replace(TEMPLATE_TIME, late))
+    assert isinstance(request, Request)
+    rid = MessageId(originator=LOSING, target=ESME, counter=8_600_000)
+    request = replace(request, header=replace(request.header, request_id=rid))
+    _, answer = net.post(sign_as_user(request), "serviceS")
+    assert not isinstance(answer, bytes) and answer.header.response_code == "E4"
+    _post(net, FUTURE, ESME, 8_600_001, ends - timedelta(minutes=30))  # still its meter then

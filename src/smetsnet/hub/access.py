@@ -33,12 +33,23 @@ from smetsnet.duis.errors import (
     UserStatusForbids,
     WrongEndpoint,
 )
+from smetsnet.duis.execution import future_execution
 from smetsnet.duis.xml import DEFAULT_MAX_BYTES
 from smetsnet.duis.xmldsig import DuisSignatureError, IssuerSerial, verify_element
 from smetsnet.gbcs.eui import format_eui
 from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
-from smetsnet.inventory import Device, DeviceStatus, Inventory, ServiceUser, UserRole, UserStatus
+from smetsnet.inventory import (
+    Device,
+    DeviceStatus,
+    DeviceType,
+    Inventory,
+    MeterKind,
+    ServiceUser,
+    UserRole,
+    UserStatus,
+)
 from smetsnet.inventory import UnknownRole as InventoryUnknownRole
+from smetsnet.inventory.registration import ROLE_KINDS
 from smetsnet.smki.profile import eui_of
 
 
@@ -148,7 +159,7 @@ class AccessControl:
             device = self._step(run, Check.DEVICE, lambda: self._device(target))
             self._step(run, Check.DEVICE_TYPE, lambda: _fits_type(sr, device))
             at = _execution_time(request, now)
-            role = self._step(run, Check.REGISTRATION, lambda: self._holds(user, roles, target, at))
+            role = self._step(run, Check.REGISTRATION, lambda: self._holds(user, roles, device, at))
         self._step(
             run, Check.COMMAND_VARIANT, lambda: _variant(sr, header.command_variant, endpoint)
         )
@@ -173,7 +184,7 @@ class AccessControl:
         target = header.request_id.target
         device = self._step(run, Check.DEVICE, lambda: self._device(target))
         self._step(run, Check.DEVICE_TYPE, lambda: _fits_type(sr, device))
-        role = self._step(run, Check.REGISTRATION, lambda: self._holds(user, roles, target, now))
+        role = self._step(run, Check.REGISTRATION, lambda: self._holds(user, roles, device, now))
         signer = IssuerSerial(issuer="DCC schedule", serial=0)
         return Accepted(request=request, user=user, sr=sr, device=device, role=role, signer=signer)
 
@@ -230,13 +241,15 @@ class AccessControl:
         return device
 
     def _holds(
-        self, user: ServiceUser, roles: tuple[UserRole, ...], device: bytes, at: datetime
+        self, user: ServiceUser, roles: tuple[UserRole, ...], device: Device, at: datetime
     ) -> UserRole:
         for role in roles:
             if role in UNREGISTERED_ROLES:
                 return role
+            if not _fuel_fits(role, device.type):
+                continue  # e.g. the premises' gas supplier is not the ESME's
             try:
-                holder = self.inventory.who_holds(role, device, at)
+                holder = self.inventory.who_holds(role, device.eui, at)
             except InventoryUnknownRole:
                 continue  # a role not held per MPxN (RSA) entitles nobody here
             if holder == user.eui:
@@ -244,7 +257,7 @@ class AccessControl:
         names = "/".join(r.name for r in roles)
         raise NotAuthorisedForDevice(
             f"user {format_eui(user.eui)} is not registered as {names} for "
-            f"{format_eui(device)}'s MPxN at {at.isoformat()}"
+            f"{format_eui(device.eui)}'s MPxN at {at.isoformat()}"
         )
 
     def _counter(self, user: bytes, counter: int) -> None:
@@ -321,10 +334,28 @@ def _fits_type(sr: SrInfo, device: Device) -> None:
         )
 
 
+#: The MPxNs a device is associated with (DUIS E4: the user must hold its role for the MPxN
+#: associated with the device): an electricity meter and its load controller with the
+#: electricity MPANs, a gas meter and its proxy with the MPRN; the comms hub function and the
+#: consumer devices with every MPxN of their premises.
+_DEVICE_KINDS: dict[DeviceType, frozenset[MeterKind]] = {
+    DeviceType.ESME: frozenset({MeterKind.IMPORT_MPAN, MeterKind.EXPORT_MPAN}),
+    DeviceType.HCALCS: frozenset({MeterKind.IMPORT_MPAN, MeterKind.EXPORT_MPAN}),
+    DeviceType.GSME: frozenset({MeterKind.MPRN}),
+    DeviceType.GPF: frozenset({MeterKind.MPRN}),
+}
+
+
+def _fuel_fits(role: UserRole, device_type: DeviceType) -> bool:
+    """Whether ``role`` is held on an MPxN the device is associated with."""
+    kinds = _DEVICE_KINDS.get(device_type)
+    return kinds is None or not kinds.isdisjoint(ROLE_KINDS.get(role, ()))
+
+
 def _execution_time(request: Request, now: datetime) -> datetime:
-    """When the command runs: the body's ExecutionDateTime if future-dated, else now."""
-    at = getattr(request.body, "execution_datetime", None)
-    return at if isinstance(at, datetime) and at > now else now
+    """When the command runs: the body's ExecutionDateTime if future-dated (typed or generic
+    body, e.g. 6.23's), else now; a cancellation (3000-12-31) runs now."""
+    return future_execution(request.body, now) or now
 
 
 def endpoint_for(command_variant: int) -> str:

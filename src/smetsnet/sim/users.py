@@ -34,6 +34,7 @@ from smetsnet.duis import (
     ResponseMessage,
 )
 from smetsnet.duis.bodies import SignedPreCommand
+from smetsnet.duis.execution import requested_execution
 from smetsnet.duis.responses import DCCAlertMessage, DeviceAlertMessage, PreCommand
 from smetsnet.duis.xmldsig import IssuerSerial
 from smetsnet.errors import SmetsnetError
@@ -246,12 +247,8 @@ def _payload(body: object) -> tuple[bytes | None, int | None]:
 
 
 def _future_dated(request: Request, now: datetime) -> bool:
-    at = getattr(request.body, "execution_datetime", None)
-    node = getattr(request.body, "node", None)
-    if at is None and isinstance(node, Node):
-        found = node.child("ExecutionDateTime")
-        at = found.value if found is not None else None
-    return isinstance(at, datetime) and at > now
+    at = requested_execution(request.body)
+    return at is not None and at > now
 
 
 __all__ = [

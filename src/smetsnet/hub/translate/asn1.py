@@ -34,6 +34,7 @@ from cryptography import x509
 from smetsnet.duis import RequestBody
 from smetsnet.duis.bodies import ActivateFirmware, Node, TopUpDevice
 from smetsnet.duis.errors import DuisSchemaError
+from smetsnet.duis.execution import DUIS_CANCEL
 from smetsnet.duis.header import parse_base64, parse_eui
 from smetsnet.errors import SmetsnetError
 from smetsnet.gbcs.asn1 import (
@@ -163,14 +164,13 @@ def _execution_time(when: datetime, name: str = "ExecutionDateTime") -> Generali
     (cancel the pending command) is GBCS 9999-12-31 23:59:59 (RTDS CANCELLATION vectors)."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    if when == _DUIS_CANCEL:
+    if when == DUIS_CANCEL:
         return GBCS_CANCEL
     if not _EARLIEST <= when <= _LATEST:
         raise DuisSchemaError(f"{name}: {when.isoformat()} is outside GeneralizedTime's years")
     return GeneralizedTime.from_datetime(when)
 
 
-_DUIS_CANCEL = datetime(3000, 12, 31, tzinfo=UTC)
 _EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 _LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 #: The execution date-time that cancels a device-held future-dated command.

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from smetsnet.duis import Node, RequestBody
 from smetsnet.duis.bodies import CommissionDeviceSynchroniseClock
 from smetsnet.duis.errors import DuisSchemaError
+from smetsnet.duis.execution import DUIS_CANCEL
 from smetsnet.duis.header import leaf_value, parse_datetime
 from smetsnet.gbcs.dlms import NULL as DLMS_NULL
 from smetsnet.gbcs.dlms import (
@@ -60,8 +61,6 @@ DATA, CLOCK, SCRIPT_TABLE, SCHEDULE, SPECIAL_DAYS = 1, 8, 9, 10, 11
 ACTIVITY_CALENDAR, REGISTER_MONITOR, SINGLE_ACTION_SCHEDULE = 20, 21, 22
 ACCOUNT, CREDIT, CHARGE, GBCS_EXTENDED = 111, 112, 113, 9000
 
-#: The DUIS ExecutionDateTime that cancels a held future-dated command (DUIS §3.8).
-CANCELLATION = datetime(3000, 12, 31, tzinfo=UTC)
 NOW = CosemDateTime.now_marker().to_bytes()
 NEVER = CosemDateTime.never_marker().to_bytes()
 
@@ -118,7 +117,7 @@ def _execution(node: Node) -> bytes:
     if found is None:
         return NOW
     when = _utc(parse_datetime(found.text, "ExecutionDateTime"))
-    if when == CANCELLATION:
+    if when == DUIS_CANCEL:
         return NEVER
     return CosemDateTime.from_datetime(when).to_bytes()
 

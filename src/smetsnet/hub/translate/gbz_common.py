@@ -10,6 +10,7 @@ from smetsnet.duis.bodies import (
     Node,
 )
 from smetsnet.duis.errors import DuisSchemaError
+from smetsnet.duis.execution import DUIS_CANCEL
 from smetsnet.duis.header import parse_base64, parse_datetime
 from smetsnet.errors import GbcsEncodeError
 from smetsnet.gbcs.codec import Payload
@@ -29,10 +30,6 @@ GSME, GPF, PPMID, HCALCS = DeviceType.GSME, DeviceType.GPF, DeviceType.PPMID, De
 
 
 _EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-#: DUIS's ExecutionDateTime that cancels a pending future-dated command.
-DUIS_CANCEL: Final = datetime(3000, 12, 31, tzinfo=UTC)
 
 
 #: GBCS "cancel" start / implementation time.
