@@ -1,5 +1,10 @@
 """Wire a :class:`~smetsnet.hub.setup.NetworkSetup` into a running hub: the in-memory WAN with
-every simulated premises attached, the outbox, the non-device services, and the engine."""
+every simulated premises attached, the outbox, the non-device services, and the engine.
+
+With a state folder (``serve --state``) the hub keeps there what a restart must not lose: the
+outbox (``outbox.sqlite``), the non-device records and the firmware distribution's progress
+(``records.sqlite``, ``hub/records_store.py``) and, for a served hub, the audit chain
+(``audit.jsonl``). Without one, everything is in memory and nothing is written to disk."""
 
 from __future__ import annotations
 
@@ -21,7 +26,9 @@ from smetsnet.hub.build_endpoint import PremisesEndpoint
 from smetsnet.hub.network import SimulatedNetwork, set_gas_wake_interval
 from smetsnet.hub.nondevice import NonDeviceServices
 from smetsnet.hub.nondevice_local import AcbCredentials
+from smetsnet.hub.nondevice_records import NonDeviceRecords
 from smetsnet.hub.outbox import Outbox
+from smetsnet.hub.records_store import RecordsStore
 from smetsnet.hub.replies import Replies
 from smetsnet.hub.schedules import ScheduleStore
 from smetsnet.hub.service import Hub, HubConfig, NonDeviceAnswerer
@@ -48,13 +55,18 @@ def build_hub(
     nondevice: NonDeviceAnswerer | None = None,
     audit: AuditLog | None = None,
 ) -> tuple[Hub, InMemoryWan]:
-    """The hub over ``setup`` with its premises on a fresh in-memory WAN; the outbox is kept in
-    ``state_dir/outbox.sqlite`` when given (so a restart loses nothing), else in memory."""
+    """The hub over ``setup`` with its premises on a fresh in-memory WAN. With ``state_dir``
+    the outbox is kept in ``state_dir/outbox.sqlite`` and the non-device records with the
+    firmware distribution's progress in ``state_dir/records.sqlite`` (both reloaded: a restart
+    loses nothing; a ``nondevice`` given here keeps its own records); else all in memory."""
     wan = InMemoryWan(seed=seed, profiles=profiles)
     attach_premises(wan, setup)
+    records = None
     if state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
         outbox = Outbox(state_dir / "outbox.sqlite")
+        if nondevice is None:
+            records = NonDeviceRecords(RecordsStore(state_dir / "records.sqlite"))
     else:
         outbox = Outbox()
     hub = Hub(
@@ -65,7 +77,7 @@ def build_hub(
         wan=wan,
         outbox=outbox,
         response_urls=setup.response_urls,
-        nondevice=nondevice if nondevice is not None else _nondevice(setup),
+        nondevice=nondevice if nondevice is not None else _nondevice(setup, records),
         certificates_by_eui=setup.certificates_by_eui,
         config=config,
         audit=audit,
@@ -83,7 +95,7 @@ def _served_audit(state: Path | None) -> AuditLog:
     return AuditLog(AuditFile(state / "audit.jsonl"), keep=False)
 
 
-def _nondevice(setup: NetworkSetup) -> NonDeviceServices:
+def _nondevice(setup: NetworkSetup, records: NonDeviceRecords | None) -> NonDeviceServices:
     acb = None
     for certificate in setup.certificates_by_eui.get(ACCESS_CONTROL_BROKER, []):
         try:
@@ -92,7 +104,7 @@ def _nondevice(setup: NetworkSetup) -> NonDeviceServices:
             continue
         if usage.key_agreement and acb is None:
             acb = AcbCredentials(key_agreement=certificate.public_bytes(Encoding.DER))
-    return NonDeviceServices(setup.inventory, ScheduleStore(), acb=acb)
+    return NonDeviceServices(setup.inventory, ScheduleStore(), records=records, acb=acb)
 
 
 def wan_profiles(config: Mapping[str, Any]) -> dict[Technology, LinkProfile]:

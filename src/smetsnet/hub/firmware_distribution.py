@@ -27,6 +27,19 @@ DCC alert (our mapping of N60/N61, whose meaning DOMAIN.md §1.6 leaves [unconfi
 
 When every device of a request is served or given up, the record is marked done (its devices
 are free for another distribution).
+
+**Across a restart** (``serve --state``: the records have a
+:class:`~smetsnet.hub.records_store.RecordsStore`), each transfer's state, the first block its
+comms hub has not acknowledged and its attempt are checkpointed at the end of every
+:meth:`FirmwareDistributor.advance` that changed them (one transaction), with the next transfer
+number. The next process reloads them: a transfer resumes from its first unacknowledged block
+under the same number (a comms hub keeps a transfer's blocks, ``wan.firmware``); a waiting
+one at its retry time; a finished one is not told again; an accepted request not yet planned is
+planned. A comms hub that no longer holds the earlier blocks (a restarted simulated network)
+answers the last block without outcomes: a resumed transfer then starts again from block 0,
+once. A crash (not a close) between this checkpoint and the outbox's commit of the same hub
+step can lose that step's N60/N61 or, if the outbox's commit came first, repeat them [inferred
+trade-off: the two are separate SQLite files].
 """
 
 from __future__ import annotations
@@ -47,6 +60,7 @@ from smetsnet.errors import ConfigurationError, SmetsnetError
 from smetsnet.gbcs.eui import format_eui
 from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
 from smetsnet.hub.nondevice_records import FirmwareRequest, NonDeviceRecords, RecordNotFound
+from smetsnet.hub.records_store import RecordsStore, SavedTransfer
 from smetsnet.hub.traffic import TrafficMeter, category_of
 from smetsnet.wan.errors import WanError
 from smetsnet.wan.firmware import (
@@ -99,6 +113,7 @@ class _Job:
     """One 11.1/11.4 request being distributed."""
 
     request: FirmwareRequest
+    seq: int  # its position among the records' firmware requests
     blocks: list[bytes] = field(repr=False)
     open: int = 0  # transfers not finished yet
 
@@ -116,6 +131,8 @@ class _Transfer:
     sends: int = 0  # how often, in this attempt
     attempt: int = 1
     timer: int = 0  # the live timer's number: older heap entries are stale
+    retry_at: datetime | None = None  # when waiting: the next attempt
+    resumed: bool = False  # resumed mid-image after a restart (module docstring)
 
 
 class FirmwareDistributor:
@@ -146,6 +163,12 @@ class FirmwareDistributor:
         self._timers: list[tuple[datetime, int, int, int]] = []  # (due, order, transfer, timer)
         self._order = itertools.count()
         self._ids = itertools.count(1)
+        # with a records store: its saved transfers by request (until taken), what to checkpoint
+        self._store: RecordsStore | None = None
+        self._saved: dict[int, list[SavedTransfer]] = {}
+        self._dirty: dict[int, _Transfer] = {}
+        self._cleared: list[int] = []  # requests done: their transfers leave the store
+        self._next_id = 1
         #: figures: transfers finished / given up, blocks sent (re-sends included)
         self.finished = 0
         self.given_up = 0
@@ -167,6 +190,8 @@ class FirmwareDistributor:
         self._take_new(now)
         self._expire(now)
         self._start(now)
+        if self._store is not None and (self._dirty or self._cleared):
+            self._checkpoint(self._store)
         return rest
 
     def next_due(self) -> datetime | None:
@@ -192,16 +217,41 @@ class FirmwareDistributor:
         records = self._records()
         if records is None:
             return
-        self._seen = min(self._seen, len(records.firmware))
-        new = records.firmware[self._seen :]
+        if records.store is not None and records.store is not self._store:
+            self._attach(records.store)
+        start = min(self._seen, len(records.firmware))
+        new = records.firmware[start:]
         self._seen = len(records.firmware)
-        for request in new:
-            if not request.done:
-                self._plan(request, now)
+        for seq, request in enumerate(new, start):
+            saved = self._saved.pop(seq, None)
+            if request.done:
+                if saved and self._store is not None:  # done before its last checkpoint
+                    self._cleared.append(seq)
+                continue
+            if saved:
+                self._resume(seq, request, saved, now)
+            else:
+                self._plan(seq, request, now)
 
-    def _plan(self, request: FirmwareRequest, now: datetime) -> None:
+    def _attach(self, store: RecordsStore) -> None:
+        """Take up what the last process checkpointed in ``store`` (module docstring)."""
+        self._store = store
+        self._saved = {}
+        for saved in store.saved_transfers():
+            self._saved.setdefault(saved.request, []).append(saved)
+        self._next_id = max(self._next_id, store.next_transfer_id())
+        self._ids = itertools.count(self._next_id)
+
+    def _new_id(self) -> int:
+        tid = next(self._ids)
+        self._next_id = tid + 1
+        return tid
+
+    def _plan(self, seq: int, request: FirmwareRequest, now: datetime) -> None:
         """One transfer per comms hub of the request's devices."""
-        job = _Job(request=request, blocks=split_blocks(request.image, self.settings.block_bytes))
+        job = _Job(
+            request=request, seq=seq, blocks=split_blocks(request.image, self.settings.block_bytes)
+        )
         by_hub: dict[bytes, list[bytes]] = {}
         homeless: list[bytes] = []
         for device in request.devices:
@@ -213,10 +263,47 @@ class FirmwareDistributor:
             self._alert(request.by, FAILED_ALERT, _failure(request, homeless), now)
         job.open = len(by_hub)
         for chub, targets in by_hub.items():
-            transfer = _Transfer(id=next(self._ids), job=job, chub=chub, targets=tuple(targets))
+            transfer = _Transfer(id=self._new_id(), job=job, chub=chub, targets=tuple(targets))
             self._transfers[transfer.id] = transfer
             self._queue.append(transfer)
+            self._touch(transfer)
         if not by_hub:
+            self._job_done(job)
+
+    def _resume(
+        self, seq: int, request: FirmwareRequest, saved: list[SavedTransfer], now: datetime
+    ) -> None:
+        """The request's transfers as checkpointed: the unfinished ones go on."""
+        job = _Job(
+            request=request, seq=seq, blocks=split_blocks(request.image, self.settings.block_bytes)
+        )
+        for row in saved:
+            if row.blocks != len(job.blocks):
+                raise ConfigurationError(
+                    f"{self._store.path if self._store else 'records'}: firmware transfer "
+                    f"{row.id} was saved in {row.blocks} blocks, block_bytes "
+                    f"{self.settings.block_bytes} makes {len(job.blocks)}: restart with the "
+                    "block size it began with"
+                )
+            if row.state == _State.DONE.value:
+                continue  # its devices were told
+            transfer = _Transfer(
+                id=row.id,
+                job=job,
+                chub=row.chub,
+                targets=row.targets,
+                index=row.next_block,
+                attempt=row.attempt,
+                resumed=row.next_block > 0,
+            )
+            self._transfers[transfer.id] = transfer
+            job.open += 1
+            if row.state == _State.WAITING.value and row.retry_at is not None:
+                transfer.state, transfer.retry_at = _State.WAITING, row.retry_at
+                self._arm(transfer, row.retry_at)
+            else:
+                self._queue.append(transfer)
+        if job.open == 0:
             self._job_done(job)
 
     def _job_done(self, job: _Job) -> None:
@@ -224,6 +311,36 @@ class FirmwareDistributor:
         if records is not None:
             with contextlib.suppress(RecordNotFound):  # finished already
                 records.firmware_done(job.request.request_id)
+        if self._store is not None:
+            self._cleared.append(job.seq)
+
+    # --- the checkpoint ---------------------------------------------------------------------
+
+    def _touch(self, transfer: _Transfer) -> None:
+        """``transfer`` changed: checkpointed at the end of this step (with a store)."""
+        if self._store is not None:
+            self._dirty[transfer.id] = transfer
+
+    def _checkpoint(self, store: RecordsStore) -> None:
+        cleared = set(self._cleared)
+        changed = [
+            SavedTransfer(
+                id=t.id,
+                request=t.job.seq,
+                chub=t.chub,
+                targets=t.targets,
+                state=t.state.value,
+                next_block=t.index,
+                blocks=len(t.job.blocks),
+                attempt=t.attempt,
+                retry_at=t.retry_at if t.state is _State.WAITING else None,
+            )
+            for t in self._dirty.values()
+            if t.job.seq not in cleared
+        ]
+        store.checkpoint(changed, self._cleared, self._next_id)
+        self._dirty.clear()
+        self._cleared.clear()
 
     # --- blocks -----------------------------------------------------------------------------
 
@@ -270,11 +387,17 @@ class FirmwareDistributor:
             return
         what = f"firmware ack {ack.index + 1}/{ack.count}"
         self._account(transfer, "ack", Check.RECEIVED, wire, what, now)
-        if ack.final:
+        if ack.final and transfer.resumed and not ack.results:
+            # the comms hub lost the blocks sent before the restart: all again, once
+            transfer.resumed = False
+            transfer.index = 0
+        elif ack.final:
             self._finish(transfer, dict(ack.results), now)
             return
-        transfer.index += 1
+        else:
+            transfer.index += 1
         transfer.sends = 0
+        self._touch(transfer)
         self._send_block(transfer, now)
 
     # --- time -------------------------------------------------------------------------------
@@ -300,10 +423,12 @@ class FirmwareDistributor:
             self._send_block(transfer, now)
             return
         self._active -= 1
+        self._touch(transfer)
         if transfer.attempt < self.settings.attempts:
             transfer.attempt += 1
             transfer.state = _State.WAITING
-            self._arm(transfer, now + timedelta(seconds=self.settings.retry_after_s))
+            transfer.retry_at = now + timedelta(seconds=self.settings.retry_after_s)
+            self._arm(transfer, transfer.retry_at)
             return
         self.given_up += 1
         transfer.state = _State.DONE
@@ -326,6 +451,7 @@ class FirmwareDistributor:
         self._active -= 1
         self.finished += 1
         transfer.state = _State.DONE
+        self._touch(transfer)
         self._told(transfer, results, now)
 
     def _told(

@@ -5,16 +5,22 @@ responses (8.13) and firmware distribution requests (11.1, 11.4) for the hub's f
 distributor (``hub/firmware_distribution.py``) to carry out.
 
 The inventory (``smetsnet.inventory``) keeps no manufacturer, model, firmware version or
-address; they live here, in memory, keyed by EUI or premises id.
+address; they live here, keyed by EUI or premises id: in memory (plain dicts and lists), or,
+given a :class:`~smetsnet.hub.records_store.RecordsStore` (``serve --state``), also on disk,
+each change written before it is held, and reloaded by the next process. The store also keeps
+the firmware distributor's progress (``store``). Schedules dropped by 8.3
+(``schedule_removals``) stay in memory: the schedules themselves are not kept on disk.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import MutableMapping, MutableSequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from smetsnet.errors import SmetsnetError
+from smetsnet.hub.records_store import RecordsStore
 from smetsnet.hub.schedules import Schedule
 
 
@@ -115,17 +121,29 @@ class FirmwareRequest:
 
 
 class NonDeviceRecords:
-    """The records above, in memory (one per hub process)."""
+    """The records above (one per hub process): in memory, and in ``store`` when given (what
+    it holds is loaded; :class:`~smetsnet.errors.ConfigurationError` names a file that does
+    not read back)."""
 
-    def __init__(self) -> None:
-        self.details: dict[bytes, DeviceDetails] = {}
-        self.addresses: dict[int, PremisesAddress] = {}
-        self.gpf_of: dict[bytes, bytes] = {}  # CHF EUI -> its GPF's EUI
-        self.installs: dict[bytes, CommsHubInstall] = {}
-        self.returns: list[CommsHubReturn] = []
-        self.opt_ins: list[OptIn] = []
-        self.local_responses: list[LocalCommandResponse] = []
-        self.firmware: list[FirmwareRequest] = []
+    def __init__(self, store: RecordsStore | None = None) -> None:
+        self.store = store
+        self.details: MutableMapping[bytes, DeviceDetails] = {}
+        self.addresses: MutableMapping[int, PremisesAddress] = {}
+        self.gpf_of: MutableMapping[bytes, bytes] = {}  # CHF EUI -> its GPF's EUI
+        self.installs: MutableMapping[bytes, CommsHubInstall] = {}
+        self.returns: MutableSequence[CommsHubReturn] = []
+        self.opt_ins: MutableSequence[OptIn] = []
+        self.local_responses: MutableSequence[LocalCommandResponse] = []
+        self.firmware: MutableSequence[FirmwareRequest] = []
+        if store is not None:
+            self.details = store.mapping("details", bytes, DeviceDetails)
+            self.addresses = store.mapping("addresses", int, PremisesAddress)
+            self.gpf_of = store.mapping("gpf_of", bytes, bytes)
+            self.installs = store.mapping("installs", bytes, CommsHubInstall)
+            self.returns = store.sequence("returns", CommsHubReturn)
+            self.opt_ins = store.sequence("opt_ins", OptIn)
+            self.local_responses = store.sequence("local_responses", LocalCommandResponse)
+            self.firmware = store.sequence("firmware", FirmwareRequest)
         # Schedules dropped because their device left service (8.3): the engine tells their
         # owners (DCC alert DSPScheduleRemoval) and clears the list.
         self.schedule_removals: list[Schedule] = []

@@ -42,6 +42,7 @@ from smetsnet.duis.errors import (
     DuisXmlError,
     DuisXmlTooLarge,
 )
+from smetsnet.duis.execution import requested_execution
 from smetsnet.duis.header import format_base64
 from smetsnet.duis.responses import PreCommand
 from smetsnet.duis.xmldsig import IssuerSerial
@@ -170,11 +171,16 @@ class Hub:
 
     def close(self) -> None:
         """Write what is pending (the outbox's noted deliveries and open batch, the audit file's
-        buffer) and close both: the HTTP edge calls this as it shuts down."""
+        buffer) and close them and the non-device records' file (``serve --state``): the HTTP
+        edge calls this as it shuts down."""
         try:
             self.outbox.close()
         finally:
             self.audit.close()
+            records = getattr(self.nondevice, "records", None)
+            store = getattr(records, "store", None)
+            if store is not None:
+                store.close()
 
     def set_response_url(self, user: bytes, url: str) -> None:
         self.response_urls[user] = url
@@ -803,12 +809,8 @@ def _local(wire: bytes) -> Node:
 
 def _held_until(accepted: Accepted, now: datetime) -> datetime | None:
     """A DSP-held future-dated request waits for its ExecutionDateTime."""
-    at = getattr(accepted.request.body, "execution_datetime", None)
-    if at is None:
-        node = getattr(accepted.request.body, "node", None)
-        child = node.child("ExecutionDateTime") if node is not None else None
-        at = child.value if child is not None else None
-    if not isinstance(at, datetime) or at <= now:
+    at = requested_execution(accepted.request.body)
+    if at is None or at <= now:
         return None
     # 6.23's "DSP and device" pattern is carried by the device: its translator puts the
     # execution time (or a cancellation's 3000-12-31) into the GBCS payload, so it goes now.
