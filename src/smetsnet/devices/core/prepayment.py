@@ -14,6 +14,9 @@ credit, 2 accumulated debt; GBCS §18.2.1):
 - the supply is disabled after the half-hour that leaves the combined credit (meter balance plus
   emergency credit balance) at or below the disablement threshold, and armed again when a payment
   or emergency credit lifts it above; the consumer then enables it at the meter or the PPMID;
+  not in a non-disablement period (the meter's non-disablement calendar): there the charges go
+  on into the accumulated debt, and the supply is disabled after the first half-hour outside
+  the period that ends with the credit still at or below the threshold [inferred];
 - time-based debt (two registers) is recovered at a rate per period (an hour or a day), spread
   over the period's half-hours so that each whole period collects exactly the rate;
 - payment-based debt takes a share (hundredths of a percent) of every top-up before the rest is
@@ -141,12 +144,13 @@ def record_half_hours(
     register: Register,
     settings: Settings,
     drawn_from: Callable[[DrawDown, int], None] | None = None,
+    non_disabled: npt.NDArray[np.bool_] | None = None,
 ) -> list[tuple[datetime, int]]:
     """A meter's consecutive half-hours from ``start``: billed at ``tariff``, into ``register``;
     in prepayment the charges and time-debt instalments come from the account
     (:func:`charge_half_hours`, :func:`draw_down`; the supply is disabled when the credit is
-    gone) and ``drawn_from(draw-down, t0)`` sees what was taken (a debt log). Returns the
-    alerts raised, each with the end of its half-hour."""
+    gone, except in the ``non_disabled`` half-hours) and ``drawn_from(draw-down, t0)`` sees what
+    was taken (a debt log). Returns the alerts raised, each with the end of its half-hour."""
     if meter.payment_mode != "prepayment":
         used = metering.bill(start, wh, meter, meter.balance, tariff, block_used)
         register(start, used.demand, used.detail)
@@ -155,7 +159,15 @@ def record_half_hours(
     enabled = meter.supply == "enabled"
 
     def draw(costs: npt.NDArray[np.int64], idle: npt.NDArray[np.int64]) -> DrawDown:
-        drawn = draw_down(meter, settings, costs=costs, idle_costs=idle, t0=t0, enabled=enabled)
+        drawn = draw_down(
+            meter,
+            settings,
+            costs=costs,
+            idle_costs=idle,
+            t0=t0,
+            enabled=enabled,
+            non_disabled=non_disabled,
+        )
         if drawn.cut is not None:
             meter.supply = "disabled"
         if drawn_from is not None:
@@ -276,11 +288,13 @@ def draw_down(
     idle_costs: npt.NDArray[np.int64],
     t0: int,
     enabled: bool,
+    non_disabled: npt.NDArray[np.bool_] | None = None,
 ) -> DrawDown:
     """Take ``costs`` (the tariff's charge of each half-hour from ``t0``) and the time-debt
     instalments from the account, in the order of the module docstring. ``idle_costs``: the
     charge of each half-hour with nothing used (the standing charge), taken instead of ``costs``
-    once the supply is off. ``enabled``: whether the supply is on at the start."""
+    once the supply is off. ``enabled``: whether the supply is on at the start.
+    ``non_disabled``: the half-hours of a non-disablement period (None: none)."""
     count = len(costs)
     due = np.stack([rate.instalments(t0, count) for rate in settings.time_debt_rates])
     out = DrawDown(instalments=np.zeros((TIME_DEBTS, count), np.int64))
@@ -288,6 +302,7 @@ def draw_down(
         account.balance -= int((costs if enabled else idle_costs).sum())
         return out
     cost_list, idle_list, due_list = costs.tolist(), idle_costs.tolist(), due.tolist()
+    held = [False] * count if non_disabled is None else non_disabled.tolist()
     for k in range(count):
         combined_before = combined_credit(account)
         balance_before = account.balance
@@ -303,7 +318,7 @@ def draw_down(
             and balance_before > settings.emergency_credit_threshold >= account.balance
         ):
             out.alerts.append((k, EMERGENCY_CREDIT_AVAILABLE))
-        if enabled and combined <= settings.disablement_threshold:
+        if enabled and combined <= settings.disablement_threshold and not held[k]:
             enabled = False
             out.cut = k + 1
             out.alerts.append((k, CREDIT_EXHAUSTED))

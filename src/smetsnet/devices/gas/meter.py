@@ -332,11 +332,14 @@ class Gsme(GbzDevice):
         """Gas used in consecutive half-hours from ``start`` (Wh): registers (per tier and block
         too), profile, billing at the published tariff (:mod:`.tariff`; else the single price)
         and standing charge. In prepayment the charges and the time-debt instalments are drawn
-        from the account (:mod:`.prepayment`); the valve closes when the credit is gone (nothing
-        used after that). Returns the alerts raised (low credit, emergency credit available /
-        exhausted, debt cleared, 0x8F0F)."""
+        from the account (:mod:`.prepayment`); the valve closes when the credit is gone, outside
+        the non-disablement periods (nothing used after that). Returns the alerts raised (low
+        credit, emergency credit available / exhausted, debt cleared, 0x8F0F)."""
         s = self.state
         tariff = gsme_tariff(s) or metering.single_rate(s.price, s.standing_charge)
+        held = None
+        if s.payment_mode == "prepayment":  # the non-disablement periods (GCS05's calendar)
+            held = prepayment.non_disablement(s, seconds_since_2000(start), int(np.size(wh)))
         raised = account.record_half_hours(
             s,
             tariff,
@@ -346,6 +349,7 @@ class Gsme(GbzDevice):
             register=self._register,
             settings=prepayment.settings(s),
             drawn_from=partial(prepayment.log_collections, s),
+            non_disabled=held,
         )
         return [self.alert(Alert(code=code), at) for at, code in raised]
 

@@ -13,6 +13,15 @@ Where the settings come from (ZSE Prepayment cluster 0x0705, as the hub translat
   per hour / day / week for a time debt, a share in hundredths of a percent of each top-up for
   the payment debt.
 
+- GCS05 (2.1) also publishes the non-disablement calendar, a ZSE friendly credit calendar
+  (calendar type 3: Publish Calendar, Day Profiles, Week Profiles, Seasons, Special Days), kept
+  apart from the tariff's (:mod:`.state`): each day-profile entry starts (1) or stops (0)
+  non-disablement at its minute of the day (the hub's translation of NonDisablementAction
+  START / STOP). :func:`non_disablement` tells the half-hours in which the supply is not to be
+  disabled for lack of credit [inferred: as SMETS2 names the calendar; credit running out
+  inside such a period disables the supply at the first half-hour after it, if the credit is
+  still at or below the disablement threshold; no calendar kept: none].
+
 Money is in the meter's currency units (10^-5 GBP), recovery amounts too [inferred: GBCS gives
 the gas debt recovery amount in the currency of the meter's other registers]. Alerts are the
 GSME's prepayment alerts of GBCS (alert_codes.csv): 0x810D low credit, 0x8F0F credit below
@@ -22,15 +31,26 @@ disablement threshold, 0x8119 emergency credit available, 0x81AB activated, 0x81
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from smetsnet.devices.core import alerts as codes
 from smetsnet.devices.core import prepayment as account
 from smetsnet.devices.core.device import Alert
-from smetsnet.devices.gas.state import DEBT_LOG_CAPACITY, HALF_HOUR, GsmeState
+from smetsnet.devices.core.tariff import Calendar
+from smetsnet.devices.gas.state import (
+    DEBT_LOG_CAPACITY,
+    FRIENDLY_CREDIT_CALENDAR,
+    HALF_HOUR,
+    GsmeState,
+    published_prefix,
+)
+from smetsnet.devices.gas.tariff import stored_calendar
+from smetsnet.gbcs.gbz.spec import CALENDAR
 
 #: Payment control configuration bits (ZSE map16; the hub's GCS03 translation).
 PREPAYMENT_ENABLED: Final = 0x0002
@@ -41,6 +61,11 @@ RECOVERY_PERIODS: Final = {0: 3_600, 1: 86_400, 2: 7 * 86_400}
 #: Debt types of the debt log and of Change Debt (1, 2: time debts; 3: payment debt).
 DEBT_TYPES: Final = 3
 DAY: Final = 86_400
+_EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
+#: Key prefixes of the kept non-disablement calendar (Day, Week Profiles, Seasons, Special Days).
+_NON_DISABLEMENT: Final = tuple(
+    published_prefix(CALENDAR, command_id, FRIENDLY_CREDIT_CALENDAR) for command_id in (1, 2, 3, 4)
+)
 
 
 def settings(state: GsmeState) -> account.Settings:
@@ -144,6 +169,33 @@ def log_collection(state: GsmeState, when: int, debt_type: int, amount: int) -> 
     del log[:-DEBT_LOG_CAPACITY]
 
 
+def non_disablement(state: GsmeState, start_s: int, count: int) -> npt.NDArray[np.bool_]:
+    """Whether each of ``count`` half-hours from ``start_s`` (seconds since 2000, as the
+    half-hours billed) starts inside a non-disablement period of the kept non-disablement
+    calendar (module docstring): the flag its day's day profile sets at that minute."""
+    out = np.zeros(count, np.bool_)
+    published = state.published
+    kept = tuple(sorted((k, v) for k, v in published.items() if k.startswith(_NON_DISABLEMENT)))
+    calendar = _non_disablement_calendar(kept) if kept else None
+    if calendar is None:
+        return out
+    times = start_s + HALF_HOUR * np.arange(count, dtype=np.int64)
+    days = times // DAY
+    for day in np.unique(days).tolist():
+        profile = calendar.days.get(calendar.day_id(_EPOCH + timedelta(days=day)) or -1)
+        if profile is None or not len(profile.minutes):
+            continue
+        mask = days == day
+        out[mask] = profile.tiers_at((times[mask] % DAY) // 60) != 0
+    return out
+
+
+@lru_cache(maxsize=64)
+def _non_disablement_calendar(kept: tuple[tuple[str, bytes], ...]) -> Calendar | None:
+    """Cached on the kept payloads: a fleet shares a few calendars."""
+    return stored_calendar(dict(kept), FRIENDLY_CREDIT_CALENDAR, lambda flag: int(flag != 0))
+
+
 def credit_status(state: GsmeState) -> int:
     """ZSE Credit Status (0x0003): bit 0 credit OK, 1 low credit, 2 emergency credit enabled,
     3 available, 4 selected, 5 in use, 6 credit exhausted."""
@@ -171,6 +223,7 @@ __all__ = [
     "credit_top_up",
     "log_collection",
     "log_collections",
+    "non_disablement",
     "outstanding",
     "rearm",
     "settings",

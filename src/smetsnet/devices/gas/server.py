@@ -5,18 +5,35 @@ and are answered server->client (a cluster response command, or a Default Respon
 calendar and tenancy writes arrive as server->client "Publish…" commands and the meter answers
 with a client->server Default Response. A "Get…" with nothing to publish answers Default
 Response "not found" (0x8B), as the RTDS NOT_FOUND responses do.
+
+Calendar commands are kept per ZSE calendar type (:mod:`.state`): Publish Calendar, Day Profile
+and Special Days carry the type; Week Profile and Seasons only the issuer calendar id, whose type
+is that of the Publish Calendar with that id earlier in the same message, else of the kept one
+(one type only: an id two kept calendars share, as the RTDS GCS01a and GCS05 vectors' do, names
+neither). A calendar command whose type cannot be told is answered "not found" and not kept
+[inferred]. The "Get…" calendar commands name the calendar asked for by issuer calendar id
+(0xFFFFFFFF: the current tariff calendar, 0xFFFFFFFE: the current friendly credit calendar,
+GBCS) and Get Special Days by its calendar type too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
 from smetsnet.devices.core.device import Alert
 from smetsnet.devices.gas import attributes
-from smetsnet.devices.gas.state import GsmeState
+from smetsnet.devices.gas.state import (
+    FRIENDLY_CREDIT_CALENDAR,
+    PUBLISH_CALENDAR,
+    TARIFF_CALENDAR,
+    GsmeState,
+    calendar_types,
+    published_prefix,
+    stored_in,
+)
 from smetsnet.gbcs.dlms import seconds_since_2000
 from smetsnet.gbcs.frame import GroupingHeader
 from smetsnet.gbcs.gbz import (
@@ -29,7 +46,6 @@ from smetsnet.gbcs.gbz import (
     cluster_command,
     lookup,
 )
-from smetsnet.gbcs.gbz.components import decode_command
 from smetsnet.gbcs.gbz.layout import Group
 from smetsnet.gbcs.gbz.spec import (
     BASIC,
@@ -47,6 +63,8 @@ DAY: Final = 86_400
 #: Get Sampled Data sample ids: 0 half-hourly consumption (GCS17), 1 daily consumption (GCS61).
 PROFILE_SAMPLES, DAILY_SAMPLES = 0, 1
 _SUPPLY_BY_STATUS: Final = {v: k for k, v in attributes.SUPPLY_STATUS.items()}
+#: Issuer calendar ids of the "Get…" calendar commands that name the current calendar of a type.
+CURRENT_CALENDARS: Final = {0xFFFFFFFF: TARIFF_CALENDAR, 0xFFFFFFFE: FRIENDLY_CREDIT_CALENDAR}
 
 
 TopUp = Callable[["Context", str], tuple[int, int]]
@@ -63,6 +81,8 @@ class Context:
     top_up: TopUp | None = None
     alerts: list[Alert] = field(default_factory=list)
     replaced: set[str] = field(default_factory=set)
+    #: issuer calendar id -> calendar type of the Publish Calendar commands of this message
+    calendars: dict[int, int] = field(default_factory=dict)
 
     @property
     def clock(self) -> int:
@@ -113,9 +133,10 @@ def _build(cluster: int, command_id: int, **values: object) -> ClusterCommand:
 
 
 # -- publish commands the meter stores (S2C, answered by a Default Response) ------------------
-def _store(ctx: Context, command: ClusterCommand) -> None:
-    """Keep the command's payload; a new message replaces what an older one published."""
-    prefix = f"{command.spec.cluster_id:04X}/{command.command_id:02X}/"
+def _store(ctx: Context, command: ClusterCommand, calendar_type: int | None = None) -> None:
+    """Keep the command's payload (a calendar command: with its calendar type); a new message
+    replaces what an older one published with the same cluster, id (and calendar type)."""
+    prefix = published_prefix(command.spec.cluster_id, command.command_id, calendar_type)
     published = ctx.state.published
     if prefix not in ctx.replaced:
         ctx.replaced.add(prefix)
@@ -124,27 +145,12 @@ def _store(ctx: Context, command: ClusterCommand) -> None:
     published[f"{prefix}{len([k for k in published if k.startswith(prefix)])}"] = command.to_bytes()
 
 
-def stored(state: GsmeState, cluster: int, command_id: int) -> list[ClusterCommand]:
-    """The commands last published to this meter with this cluster and id, in order."""
-    return stored_in(state.published, cluster, command_id)
-
-
-def stored_in(
-    published: Mapping[str, bytes], cluster: int, command_id: int
+def stored(
+    state: GsmeState, cluster: int, command_id: int, calendar_type: int | None = None
 ) -> list[ClusterCommand]:
-    """:func:`stored` on a ``published`` map (the tariff builder's cached copy)."""
-    prefix = f"{cluster:04X}/{command_id:02X}/"
-    out = []
-    for key in sorted((k for k in published if k.startswith(prefix)), key=_index):
-        data = published[key]
-        command = decode_command(cluster, 0x09, command_id, data, 0, len(data), 0, "stored")
-        if isinstance(command, ClusterCommand):
-            out.append(command)
-    return out
-
-
-def _index(key: str) -> int:
-    return int(key.rsplit("/", 1)[1])
+    """The commands last published to this meter with this cluster and id (a calendar command:
+    and calendar type; None: of every type), in order."""
+    return stored_in(state.published, cluster, command_id, calendar_type)
 
 
 @handles(PRICE, S2C, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x09)
@@ -166,11 +172,32 @@ def _price(ctx: Context, command: ClusterCommand) -> int:
     return SUCCESS
 
 
-@handles(CALENDAR, S2C, 0x00, 0x01, 0x02, 0x03, 0x04)
 @handles(DEVICE_MANAGEMENT, S2C, 0x01, 0x03, 0x04, 0x06)
 def _keep(ctx: Context, command: ClusterCommand) -> int:
     _store(ctx, command)
     return SUCCESS
+
+
+@handles(CALENDAR, S2C, 0x00, 0x01, 0x02, 0x03, 0x04)
+def _keep_calendar(ctx: Context, command: ClusterCommand) -> int:
+    """A calendar command, kept with its calendar type (module docstring)."""
+    calendar_type = _published_type(ctx, command)
+    if calendar_type is None:
+        return NOT_FOUND
+    if command.command_id == PUBLISH_CALENDAR:
+        ctx.calendars[int(command["issuer_calendar_id"])] = calendar_type
+    _store(ctx, command, calendar_type)
+    return SUCCESS
+
+
+def _published_type(ctx: Context, command: ClusterCommand) -> int | None:
+    if "calendar_type" in command.values:
+        return int(command["calendar_type"])
+    calendar_id = int(command["issuer_calendar_id"])
+    if calendar_id in ctx.calendars:
+        return ctx.calendars[calendar_id]
+    kept = calendar_types(ctx.state.published, calendar_id)
+    return kept.pop() if len(kept) == 1 else None
 
 
 @handles(DEVICE_MANAGEMENT, S2C, 0x00)
@@ -201,22 +228,46 @@ def _group(cluster: int, direction: bool, command_id: int, name: str) -> Group:
 
 
 # -- re-publishing on request (C2S "Get…") ----------------------------------------------------
-_REPUBLISH: Final = {
-    (PRICE, 0x0B): (PRICE, 0x09),
-    (CALENDAR, 0x00): (CALENDAR, 0x00),
-    (CALENDAR, 0x01): (CALENDAR, 0x01),
-    (CALENDAR, 0x02): (CALENDAR, 0x02),
-    (CALENDAR, 0x03): (CALENDAR, 0x03),
-    (CALENDAR, 0x04): (CALENDAR, 0x04),
+@handles(PRICE, C2S, 0x0B)
+def _republish_price(ctx: Context, command: ClusterCommand) -> list[ZclCommand] | int:
+    found: list[ZclCommand] = list(stored(ctx.state, PRICE, 0x09))
+    return found or NOT_FOUND
+
+
+@handles(CALENDAR, C2S, 0x00, 0x01, 0x02, 0x03, 0x04)
+def _republish_calendar(ctx: Context, command: ClusterCommand) -> list[ZclCommand] | int:
+    """Get Calendar (no fields: every kept Publish Calendar), Get Day Profiles / Week Profiles
+    (from the start id, so many, 0: all), Get Seasons, Get Special Days: of the calendar asked."""
+    command_id = command.command_id
+    calendar_type = None if command_id == PUBLISH_CALENDAR else _asked_type(ctx.state, command)
+    if command_id != PUBLISH_CALENDAR and calendar_type is None:
+        return NOT_FOUND
+    kept = stored(ctx.state, CALENDAR, command_id, calendar_type)
+    paged = _PAGED.get(command_id)
+    if paged is not None:
+        key, first, many = paged
+        kept = [c for c in kept if int(c[key]) >= int(command[first])]
+        kept = kept[: int(command[many]) or len(kept)]
+    found: list[ZclCommand] = list(kept)
+    return found or NOT_FOUND
+
+
+#: Get Day Profiles / Get Week Profiles: (id of the published command, start id, how many).
+_PAGED: Final = {
+    0x01: ("day_id", "start_day_id", "number_of_days"),
+    0x02: ("week_id", "start_week_id", "number_of_weeks"),
 }
 
 
-@handles(PRICE, C2S, 0x0B)
-@handles(CALENDAR, C2S, 0x00, 0x01, 0x02, 0x03, 0x04)
-def _republish(ctx: Context, command: ClusterCommand) -> list[ZclCommand] | int:
-    cluster, command_id = _REPUBLISH[(command.spec.cluster_id, command.command_id)]
-    found: list[ZclCommand] = list(stored(ctx.state, cluster, command_id))
-    return found or NOT_FOUND
+def _asked_type(state: GsmeState, command: ClusterCommand) -> int | None:
+    """The calendar type a "Get…" names: its type field, else its issuer calendar id."""
+    if "calendar_type" in command.values:
+        return int(command["calendar_type"])
+    calendar_id = int(command["issuer_calendar_id"])
+    if calendar_id in CURRENT_CALENDARS:
+        return CURRENT_CALENDARS[calendar_id]
+    kept = calendar_types(state.published, calendar_id)
+    return kept.pop() if len(kept) == 1 else None
 
 
 @handles(PRICE, C2S, 0x00)

@@ -6,14 +6,19 @@ example: divisor 1000, multiplier 1, unit 1 = m³); energy in Wh. The half-hourl
 numpy array of litres with the start of its first interval (seconds since 2000-01-01 UTC).
 
 Tariff, calendar and configuration commands the meter only has to remember are kept as the ZCL
-payload bytes of the last command received per (cluster, command id): plain bytes, so the state
-serialises to JSON, and a "Get…" command re-publishes exactly what was set.
+payload bytes of the last message's commands per (cluster, command id), under the keys
+``CCCC/II/N`` (N: their order); calendar commands per ZSE calendar type too, ``0707/II/TT/N``,
+so the tariff switching calendar (type 0, GCS01a) and the non-disablement (friendly credit)
+calendar (type 3, GCS05) are kept side by side: plain bytes, so the state serialises to JSON,
+and a "Get…" command re-publishes exactly what was set. A state saved when calendar commands
+were kept per (cluster, command id) only loads with each under the type its payload names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +27,9 @@ from smetsnet.devices.battery import BatteryModel
 from smetsnet.devices.core.metering import HALF_HOUR as HALF_HOUR
 from smetsnet.devices.core.metering import LOW_CREDIT
 from smetsnet.devices.core.tariff import BLOCK_TIERS, BLOCKS, TOU_TIERS
+from smetsnet.gbcs.gbz import ClusterCommand
+from smetsnet.gbcs.gbz.components import decode_command
+from smetsnet.gbcs.gbz.spec import CALENDAR
 
 #: Half-hours of profile kept (five weeks; GBCS asks for three months of half-hours).
 PROFILE_CAPACITY = 48 * 35
@@ -35,6 +43,14 @@ DEFAULT_CF = 102264
 _RENAMED = {"credit": "balance", "debt": "accumulated_debt"}
 #: Debt collections kept for Get Debt Repayment Log (one entry per debt register and day).
 DEBT_LOG_CAPACITY = 60
+#: ZSE Calendar Type of the tariff switching calendar (GCS01a: "delivered") and of the
+#: non-disablement, friendly credit, calendar (GCS05), as the hub's GBZ translation sets them.
+TARIFF_CALENDAR: Final = 0x00
+FRIENDLY_CREDIT_CALENDAR: Final = 0x03
+#: Publish Calendar, whose issuer calendar id names the type of the Week Profile and Seasons
+#: commands of its calendar (those two carry no calendar type field).
+PUBLISH_CALENDAR: Final = 0x00
+_CLUSTER_SPECIFIC_S2C: Final = 0x09  # ZCL frame control of a stored "Publish…" command
 
 
 @dataclass(slots=True, kw_only=True)
@@ -131,7 +147,8 @@ class GsmeState:
             elif isinstance(current, bytes):
                 setattr(state, name, bytes.fromhex(value))
             elif isinstance(current, dict):
-                setattr(state, name, {k: bytes.fromhex(v) for k, v in value.items()})
+                published = {k: bytes.fromhex(v) for k, v in value.items()}
+                setattr(state, name, calendars_by_type(published))
             elif name in ("top_ups", "events", "device_log", "debt_log"):
                 setattr(state, name, [tuple(v) for v in value])
             elif name in ("time_debts", "debt_recovered"):
@@ -161,3 +178,77 @@ class GsmeState:
         out.tier_wh, out.block_wh = self.tier_wh.copy(), self.block_wh.copy()
         out.block_used = self.block_used.copy()
         return out
+
+
+# -- the published map: keys, decoding, older saved states ------------------------------------
+def published_prefix(cluster: int, command_id: int, calendar_type: int | None = None) -> str:
+    """The key prefix of the stored commands with this cluster and id (and calendar type: a
+    calendar command's; None: every type)."""
+    prefix = f"{cluster:04X}/{command_id:02X}/"
+    return prefix if calendar_type is None else f"{prefix}{calendar_type:02X}/"
+
+
+def stored_in(
+    published: Mapping[str, bytes],
+    cluster: int,
+    command_id: int,
+    calendar_type: int | None = None,
+) -> list[ClusterCommand]:
+    """The commands kept in ``published`` with this cluster and id (and calendar type), in the
+    order they were received."""
+    prefix = published_prefix(cluster, command_id, calendar_type)
+    out = []
+    for key in sorted((k for k in published if k.startswith(prefix)), key=_order):
+        command = _decode(cluster, command_id, published[key])
+        if isinstance(command, ClusterCommand):
+            out.append(command)
+    return out
+
+
+def calendar_types(published: Mapping[str, bytes], issuer_calendar_id: int) -> set[int]:
+    """The types of the kept calendars whose Publish Calendar has this issuer calendar id."""
+    return {
+        int(command["calendar_type"])
+        for command in stored_in(published, CALENDAR, PUBLISH_CALENDAR)
+        if int(command["issuer_calendar_id"]) == issuer_calendar_id
+    }
+
+
+def calendars_by_type(published: dict[str, bytes]) -> dict[str, bytes]:
+    """``published`` with any calendar command kept under its (cluster, id) only, as states were
+    saved before calendars were kept per type, moved under its calendar type: the type field of
+    its payload, or (Week Profile, Seasons) the type of the kept Publish Calendar with its issuer
+    calendar id; none such: the tariff calendar [inferred: an older meter kept only one
+    calendar's commands of each id, and the tariff's was the only calendar it used]."""
+    old = [k for k in published if k.startswith(f"{CALENDAR:04X}/") and k.count("/") == 2]
+    if not old:
+        return published
+    out = {k: v for k, v in published.items() if k not in old}
+    commands = {k: _decode(CALENDAR, int(k.split("/")[1], 16), published[k]) for k in old}
+    types = {
+        int(c["issuer_calendar_id"]): int(c["calendar_type"])
+        for c in commands.values()
+        if isinstance(c, ClusterCommand) and "calendar_type" in c.values
+    }
+    for key in sorted(old, key=_order):
+        command, command_id = commands[key], int(key.split("/")[1], 16)
+        if not isinstance(command, ClusterCommand):
+            continue
+        calendar_type = int(
+            command["calendar_type"]
+            if "calendar_type" in command.values
+            else types.get(int(command["issuer_calendar_id"]), TARIFF_CALENDAR)
+        )
+        prefix = published_prefix(CALENDAR, command_id, calendar_type)
+        out[f"{prefix}{sum(k.startswith(prefix) for k in out)}"] = published[key]
+    return out
+
+
+def _decode(cluster: int, command_id: int, data: bytes) -> object:
+    return decode_command(
+        cluster, _CLUSTER_SPECIFIC_S2C, command_id, data, 0, len(data), 0, "stored"
+    )
+
+
+def _order(key: str) -> int:
+    return int(key.rsplit("/", 1)[1])

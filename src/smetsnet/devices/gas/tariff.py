@@ -1,7 +1,9 @@
 """The GSME's tariff, built from the GBZ Price and Calendar commands it stored (GCS01a/GCS01b).
 
 The ZCL server keeps the payload of every "Publish…" it received (``state.published``, see
-:func:`.server._store`); the tariff is a :class:`core.tariff.Tariff` built from those, so the gas
+:func:`.server._store`), calendar commands by calendar type; the tariff is a
+:class:`core.tariff.Tariff` built from the Price commands and the tariff calendar's (type 0: not
+the non-disablement calendar of GCS05, type 3, :func:`.prepayment.non_disablement`), so the gas
 meter bills with the same logic as the ESME:
 - Publish Tariff Information (0700/04): charging scheme = high nibble of the tariff type (ZSE:
   0 TOU, 1 block, 2/3 block and TOU; GCS01a TOU vector 0x00, BLOCK vector 0x10), block threshold
@@ -11,8 +13,9 @@ meter bills with the same logic as the ESME:
   1) [GCS01a BLOCK vector: ids 00..03 under 3 thresholds];
 - Publish Block Thresholds (0700/06): the tier (high nibble of the count byte; control bit 0
   set: all tiers) and its thresholds;
-- Publish Day Profile / Week Profile / Seasons / Special Days (0707/01..04): the calendar. A ZCL
-  Date is 4 bytes: year - 1900, month, day, weekday (0xFF: any), read here as a u32 LE.
+- Publish Day Profile / Week Profile / Seasons / Special Days (0707/01..04) of the tariff
+  calendar: the calendar (:func:`stored_calendar`, which reads any calendar type). A ZCL Date is
+  4 bytes: year - 1900, month, day, weekday (0xFF: any), read here as a u32 LE.
 
 A day-profile price tier t is TOU tier t; in a block scheme it is block tier t (core tier
 BLOCK_BASE + 1 + t; block only: block tier 0, the "no tier" block registers). No Tariff
@@ -21,7 +24,7 @@ Information and no Day Profile published: None (the caller bills at the single `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Final
 
@@ -37,15 +40,17 @@ from smetsnet.devices.core.tariff import (
     DayProfile,
     Tariff,
 )
-from smetsnet.devices.gas.server import stored_in
-from smetsnet.devices.gas.state import GsmeState
+from smetsnet.devices.gas.state import TARIFF_CALENDAR, GsmeState, published_prefix, stored_in
 from smetsnet.gbcs.gbz import ClusterCommand
 from smetsnet.gbcs.gbz.spec import CALENDAR, PRICE
 
 TARIFF_INFORMATION, PRICE_MATRIX, BLOCK_THRESHOLDS = 0x04, 0x05, 0x06
 DAY_PROFILE, WEEK_PROFILE, SEASONS, SPECIAL_DAYS = 0x01, 0x02, 0x03, 0x04
 TOU_SCHEME, BLOCK_SCHEME = 0, 1
-_PREFIXES: Final = (*(f"{PRICE:04X}/{c:02X}/" for c in (4, 5, 6)), f"{CALENDAR:04X}/")
+_PREFIXES: Final = (
+    *(published_prefix(PRICE, c) for c in (TARIFF_INFORMATION, PRICE_MATRIX, BLOCK_THRESHOLDS)),
+    *(published_prefix(CALENDAR, c, TARIFF_CALENDAR) for c in range(DAY_PROFILE, SPECIAL_DAYS + 1)),
+)
 _ANY: Final = 0xFF
 _DEFAULT_DAY: Final = 1  # the all-day profile of a tariff without a calendar
 
@@ -54,7 +59,8 @@ def gsme_tariff(state: GsmeState) -> Tariff | None:
     """The tariff the stored publications describe, or None (bill at ``state.price``)."""
     published = state.published
     keys = tuple(sorted(k for k in published if k.startswith(_PREFIXES)))
-    info, day = f"{PRICE:04X}/{TARIFF_INFORMATION:02X}/", f"{CALENDAR:04X}/{DAY_PROFILE:02X}/"
+    info = published_prefix(PRICE, TARIFF_INFORMATION)
+    day = published_prefix(CALENDAR, DAY_PROFILE, TARIFF_CALENDAR)
     if not any(k.startswith((info, day)) for k in keys):
         return None
     return _build(tuple((k, published[k]) for k in keys), state.standing_charge)
@@ -126,39 +132,54 @@ def _tier(scheme: int, price_tier: int) -> int:
 
 
 def _calendar(published: Mapping[str, bytes], scheme: int) -> Calendar:
+    """The tariff calendar, its price tiers as core tiers; none (no seasons): one tier all day
+    (block only: the no-tier block)."""
+    calendar = stored_calendar(published, TARIFF_CALENDAR, lambda t: _tier(scheme, t))
+    if calendar is not None:
+        return calendar
+    all_day = DayProfile(minutes=np.zeros(1, np.int64), tiers=np.array([_tier(scheme, 1)]))
+    return Calendar(
+        seasons=((1, 1, _DEFAULT_DAY),),
+        weeks={_DEFAULT_DAY: (_DEFAULT_DAY,) * 7},
+        days={_DEFAULT_DAY: all_day},
+    )
+
+
+def stored_calendar(
+    published: Mapping[str, bytes], calendar_type: int, value: Callable[[int], int]
+) -> Calendar | None:
+    """The kept calendar of this ZSE calendar type, each day-profile entry's "price tier" byte
+    (a price tier, or a friendly credit calendar's enable flag) as ``value`` maps it; None when
+    it has no seasons."""
     days = {
         int(d["day_id"]): DayProfile(
             minutes=d["entries"]["start_minute"].astype(np.int64),
-            tiers=np.array(
-                [_tier(scheme, t) for t in d["entries"]["price_tier"].tolist()], np.int64
-            ),
+            tiers=np.array([value(t) for t in d["entries"]["price_tier"].tolist()], np.int64),
         )
-        for d in stored_in(published, CALENDAR, DAY_PROFILE)
+        for d in stored_in(published, CALENDAR, DAY_PROFILE, calendar_type)
     }
     weeks = {
         int(w["week_id"]): tuple(int(w[f"day_id_ref_{day}"]) for day in _WEEKDAYS)
-        for w in stored_in(published, CALENDAR, WEEK_PROFILE)
+        for w in stored_in(published, CALENDAR, WEEK_PROFILE, calendar_type)
     }
     seasons: list[tuple[int, int, int]] = []
-    for command in stored_in(published, CALENDAR, SEASONS):
+    for command in stored_in(published, CALENDAR, SEASONS, calendar_type):
         s = command["seasons"]
         for date, week in zip(
             s["season_start_date"].tolist(), s["week_id_ref"].tolist(), strict=True
         ):
             seasons.append(((date >> 8) & 0xFF, (date >> 16) & 0xFF, int(week)))
     special: dict[tuple[int, int, int], int] = {}
-    for command in stored_in(published, CALENDAR, SPECIAL_DAYS):
+    for command in stored_in(published, CALENDAR, SPECIAL_DAYS, calendar_type):
         s = command["special_days"]
         for date, day in zip(s["special_day_date"].tolist(), s["day_id_ref"].tolist(), strict=True):
             year = -1 if date & 0xFF == _ANY else 1900 + (date & 0xFF)
             special[(year, (date >> 8) & 0xFF, (date >> 16) & 0xFF)] = int(day)
-    if not seasons:  # no calendar: one tier all day (block only: the no-tier block)
-        all_day = DayProfile(minutes=np.zeros(1, np.int64), tiers=np.array([_tier(scheme, 1)]))
-        seasons, weeks = [(1, 1, _DEFAULT_DAY)], {_DEFAULT_DAY: (_DEFAULT_DAY,) * 7}
-        days = {_DEFAULT_DAY: all_day}
+    if not seasons:
+        return None
     return Calendar(seasons=tuple(sorted(seasons)), weeks=weeks, days=days, special=special)
 
 
 _WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-__all__ = ["gsme_tariff"]
+__all__ = ["gsme_tariff", "stored_calendar"]
