@@ -126,6 +126,8 @@ def _read_tree(top: etree._Element, depth: int) -> Node:
     # One flat pass over top.iter() (document order, done in C) instead of a recursive call per
     # element: an element with n children opens a frame that closes after n more siblings
     # (comments count as children but give no Node). No recursion, so no RecursionError.
+    # Per element this makes the five lxml calls it must (proxy, tag, items, len, text) and
+    # little else; building the Node (a tuple subclass) is most of the rest.
     names, new, node_type = _NAMES, _new_tuple, Node
     stack: list[tuple[int, list[Node], str, tuple[tuple[str, str], ...]]] = []
     kids: list[Node] = []
@@ -135,9 +137,11 @@ def _read_tree(top: etree._Element, depth: int) -> Node:
     for el in top.iter():
         tag = el.tag
         if tag.__class__ is str:
-            name = names.get(tag) or _name(tag)
+            try:
+                name = names[tag]
+            except KeyError:
+                name = _name(tag)
             items = el.items()
-            attributes = tuple(items) if items else ()
             n = len(el)
             if n:
                 text = el.text
@@ -145,17 +149,20 @@ def _read_tree(top: etree._Element, depth: int) -> Node:
                     raise DuisSchemaError(f"{name}: text mixed with elements")
                 if len(stack) >= limit:
                     raise DuisSchemaError(f"{name}: nested deeper than {MAX_DEPTH}")
-                stack.append((remaining, kids, name, attributes))
+                stack.append((remaining, kids, name, tuple(items) if items else ()))
                 remaining, kids = n, []
                 continue
-            kids.append(new(node_type, (name, attributes, el.text or "", ())))
+            kids.append(new(node_type, (name, tuple(items) if items else (), el.text or "", ())))
         remaining -= 1
-        while not remaining and stack:
-            done = kids
-            remaining, kids, name, attributes = stack.pop()
-            # A container whose children are all comments is an empty leaf.
-            kids.append(new(node_type, (name, attributes, "", tuple(done))))
-            remaining -= 1
+        if not remaining:
+            while stack:
+                done = kids
+                remaining, kids, name, attributes = stack.pop()
+                # A container whose children are all comments is an empty leaf.
+                kids.append(new(node_type, (name, attributes, "", tuple(done))))
+                remaining -= 1
+                if remaining:
+                    break
     return out[0]
 
 

@@ -68,7 +68,10 @@ _set_version, _set_header, _set_body = (
 
 def from_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Request | Response:
     """Parse untrusted bytes into a :class:`Request` or :class:`Response`."""
-    return from_element(parse_xml(data, max_bytes=max_bytes, compact=True))
+    root = parse_xml(data, max_bytes=max_bytes, compact=True)
+    if root.tag == _REQUEST:  # from_element's first case, one call less
+        return _read_request(root)
+    return from_element(root)
 
 
 def from_element(root: etree._Element) -> Request | Response:
@@ -87,6 +90,17 @@ def _envelope(root: etree._Element) -> tuple[str, etree._Element, etree._Element
     version = root.get("schemaVersion")
     if version is None:
         raise DuisSchemaError(f"{local(root.tag)}: schemaVersion attribute missing")
+    # Usual case first: exactly Header, Body[, Signature] with no comment among them (list()
+    # makes the three proxies in one call); anything else takes the general path below.
+    kids = list(root)
+    n = len(kids)
+    if n == 2 or (n == 3 and kids[2].tag == _SIGNATURE):
+        head, body = kids[0], kids[1]
+        if head.tag == _HEADER and body.tag == _BODY:
+            text = root.text
+            if text and not text.isspace():
+                raise DuisSchemaError(f"{local(root.tag)}: text mixed with elements")
+            return version, head, body
     kids, tags = _children(root)
     if len(tags) == 3 and tags[2] == _SIGNATURE:
         del kids[2], tags[2]
@@ -94,6 +108,20 @@ def _envelope(root: etree._Element) -> tuple[str, etree._Element, etree._Element
         found = ", ".join(local(t) for t in tags)
         raise DuisSchemaError(f"{local(root.tag)}: expected Header, Body[, Signature]: {found}")
     return version, kids[0], kids[1]
+
+
+def _single_child(body: etree._Element) -> etree._Element:
+    """The one element under ``sr:Body`` (comments skipped), else :class:`DuisSchemaError`."""
+    kids = list(body)
+    if len(kids) != 1 or kids[0].tag.__class__ is not str:
+        kids = elements(body)
+        if len(kids) != 1:
+            raise DuisSchemaError(f"Body: exactly one element expected, found {len(kids)}")
+    else:
+        text = body.text
+        if text and not text.isspace():
+            raise DuisSchemaError("Body: text mixed with elements")
+    return kids[0]
 
 
 _REQUEST_FIELDS = (
@@ -105,15 +133,27 @@ _REQUEST_FIELDS = (
     "ServiceReferenceVariant",
 )
 _REQUEST_ORDER = {SR + name: i for i, name in enumerate(_REQUEST_FIELDS)}
+_USUAL_HEADER = tuple(SR + _REQUEST_FIELDS[i] for i in (0, 3, 4, 5))
+#: CommandVariant as the templates write it; anything else goes through ``parse_int``.
+_VARIANTS = {str(v): v for v in range(1, 9)}
 
 
 def _request_header_texts(
     head: etree._Element,
 ) -> tuple[str, str | None, str | None, str, str, str]:
     """The header's leaf texts by position in ``_REQUEST_FIELDS`` (one pass, order checked)."""
+    kids = list(head)
+    if len(kids) == 4:  # the usual header: the four required fields, nothing else
+        id_el, variant_el, reference_el, srv_el = kids
+        tags = (id_el.tag, variant_el.tag, reference_el.tag, srv_el.tag)
+        if tags == _USUAL_HEADER and not (head.text and not head.text.isspace()):
+            return (
+                id_el.text or "", None, None,
+                variant_el.text or "", reference_el.text or "", srv_el.text or "",
+            )  # fmt: skip
     texts: list[str | None] = [None] * len(_REQUEST_FIELDS)
     last = -1
-    for child in head:
+    for child in kids:
         tag = child.tag
         if tag.__class__ is not str:
             continue  # a comment
@@ -138,21 +178,18 @@ def _read_request(root: etree._Element) -> Request:
         raise DuisSchemaError(f"FirstInSequence: {first!r} is not a boolean")
     header = request_header(
         MessageId.parse(request_id),
-        parse_int(variant, "CommandVariant", 1, 8),
+        _VARIANTS.get(variant) or parse_int(variant, "CommandVariant", 1, 8),
         reference,
         srv,
         None if first is None else _BOOL[first.strip()],
         None if preceding is None else MessageId.parse(preceding, "PrecedingServiceRequestID"),
     )
-    kids = elements(body)
-    if len(kids) != 1:
-        raise DuisSchemaError(f"Body: exactly one element expected, found {len(kids)}")
     # As Request(schema_version=..., header=..., body=...), without the frozen dataclass
     # __init__ (see header.request_header); with it and GenericBody's, ~3% of a parse.
     request: Request = _new_object(Request)
     _set_version(request, version)
     _set_header(request, header)
-    _set_body(request, read_body(kids[0]))
+    _set_body(request, read_body(_single_child(body)))
     return request
 
 
