@@ -69,24 +69,25 @@ class Calendar:
         week = self.weeks.get((current or self.seasons)[-1][2])
         return None if week is None or len(week) < 7 else week[day.weekday()]
 
-    def tiers(self, start_s: int, n: int) -> I64:
-        """The tier of each of ``n`` half-hours from ``start_s`` (seconds since 2000, UTC)."""
+    def tiers(self, start_s: int, n: int, default: int = 1) -> I64:
+        """The tier of each of ``n`` half-hours from ``start_s`` (seconds since 2000, UTC);
+        ``default`` on a day with no day profile."""
         times = start_s + HALF_HOUR * np.arange(n, dtype=np.int64)
         first, last = start_s // 86_400, (start_s + HALF_HOUR * max(n - 1, 0)) // 86_400
         if first == last:  # the usual bill: one day's half-hours
-            return self._day_tiers(first, times)
-        out = np.ones(n, np.int64)
+            return self._day_tiers(first, times, default)
+        out = np.empty(n, np.int64)
         days = times // 86_400
         for d in np.unique(days):
             mask = days == d
-            out[mask] = self._day_tiers(int(d), times[mask])
+            out[mask] = self._day_tiers(int(d), times[mask], default)
         return out
 
-    def _day_tiers(self, day: int, times: I64) -> I64:
-        """The tiers of ``times``, all on day ``day`` (days since 2000); 1 without a profile."""
+    def _day_tiers(self, day: int, times: I64, default: int) -> I64:
+        """The tiers of ``times``, all on day ``day`` (days since 2000)."""
         profile = self.days.get(self.day_id(_EPOCH + timedelta(days=int(day))) or -1)
         if profile is None or not len(profile.minutes):
-            return np.ones(len(times), np.int64)
+            return np.full(len(times), default, np.int64)
         return profile.tiers_at((times % 86_400) // 60)
 
 

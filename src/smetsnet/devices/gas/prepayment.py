@@ -31,7 +31,6 @@ disablement threshold, 0x8119 emergency credit available, 0x81AB activated, 0x81
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Final
 
@@ -61,7 +60,6 @@ RECOVERY_PERIODS: Final = {0: 3_600, 1: 86_400, 2: 7 * 86_400}
 #: Debt types of the debt log and of Change Debt (1, 2: time debts; 3: payment debt).
 DEBT_TYPES: Final = 3
 DAY: Final = 86_400
-_EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
 #: Key prefixes of the kept non-disablement calendar (Day, Week Profiles, Seasons, Special Days).
 _NON_DISABLEMENT: Final = tuple(
     published_prefix(CALENDAR, command_id, FRIENDLY_CREDIT_CALENDAR) for command_id in (1, 2, 3, 4)
@@ -173,21 +171,13 @@ def non_disablement(state: GsmeState, start_s: int, count: int) -> npt.NDArray[n
     """Whether each of ``count`` half-hours from ``start_s`` (seconds since 2000, as the
     half-hours billed) starts inside a non-disablement period of the kept non-disablement
     calendar (module docstring): the flag its day's day profile sets at that minute."""
-    out = np.zeros(count, np.bool_)
     published = state.published
     kept = tuple(sorted((k, v) for k, v in published.items() if k.startswith(_NON_DISABLEMENT)))
     calendar = _non_disablement_calendar(kept) if kept else None
     if calendar is None:
-        return out
-    times = start_s + HALF_HOUR * np.arange(count, dtype=np.int64)
-    days = times // DAY
-    for day in np.unique(days).tolist():
-        profile = calendar.days.get(calendar.day_id(_EPOCH + timedelta(days=day)) or -1)
-        if profile is None or not len(profile.minutes):
-            continue
-        mask = days == day
-        out[mask] = profile.tiers_at((times[mask] % DAY) // 60) != 0
-    return out
+        return np.zeros(count, np.bool_)
+    held: npt.NDArray[np.bool_] = calendar.tiers(start_s, count, default=0) != 0
+    return held
 
 
 @lru_cache(maxsize=64)
