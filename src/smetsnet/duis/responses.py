@@ -3,10 +3,14 @@
 ``ResponseMessage`` answers a request (GBCS payload, pre-command, or a DSP answer kept as a
 :class:`Node` tree); ``DeviceAlertMessage`` carries a device alert; ``DCCAlertMessage`` a DCC
 alert whose ``DCCAlert`` choice is kept as a tree. Field order follows the V5.4 XSD.
+
+:func:`canonical_body` writes a body straight in the canonical form the signer digests (what
+``write`` then inclusive C14N would give), for the hub's signed responses.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -14,6 +18,8 @@ from lxml import etree
 from smetsnet.duis.bodies import SR, Node, _Cursor, _put, elements, local
 from smetsnet.duis.errors import DuisSchemaError
 from smetsnet.duis.header import format_base64, parse_base64, parse_hex, parse_int
+from smetsnet.duis.xml import XSI_NS
+from smetsnet.duis.xmldsig import C14N_ATTRIBUTE, C14N_TEXT
 
 _UINT = (0, (1 << 32) - 1)
 
@@ -169,3 +175,124 @@ def read_response_body(body: etree._Element) -> ResponseBody:
     if name == "DCCAlertMessage":
         return DCCAlertMessage.read(el)
     return Node.read(el)  # SMETS1ResponseMessage: kept as a tree
+
+
+# --- canonical form ----------------------------------------------------------------------------
+#: A character XML 1.0 does not allow (§2.2): lxml refuses these, so the tree path decides.
+NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The names this writer covers: ASCII NCNames (every DUIS name); others take the tree path.
+_NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*\Z")
+_XSI = "{" + XSI_NS + "}"
+#: Node name -> its qualified name in canonical form ("sr:Name"); bounded like bodies._NAMES.
+_QNAMES: dict[str, str] = {}
+_QNAMES_LIMIT = 4096
+
+
+class _TreePath(Exception):
+    """Raised inside the canonical writer for what only the tree path writes faithfully."""
+
+
+def canonical_body(body: ResponseBody) -> str | None:
+    """``sr:Body`` holding ``body`` in the canonical form a Response digests: what
+    ``ResponseBody.write`` gives under a root that declares ``ds``, ``sr`` and ``xsi`` (as
+    ``models.to_element`` writes it), canonicalised with inclusive C14N 1.0.
+
+    ``None`` when the body holds a name in another namespace or not ASCII, an attribute in a
+    namespace other than ``xsi``, or a character XML does not allow: the tree path
+    (``to_element``, then ``xmldsig.signed_document``) writes or refuses those as before.
+    """
+    out = ["<sr:Body>"]
+    try:
+        if isinstance(body, ResponseMessage):
+            _response_message(body, out)
+        elif isinstance(body, DeviceAlertMessage):
+            out.append(f"<sr:DeviceAlertMessage><sr:AlertCode>{body.alert_code:04X}</sr:AlertCode>")
+            _throttle_c14n(body.throttled_sequence_id, body.throttled_count, out)
+            out.append(f"<sr:GBCSPayload>{format_base64(body.gbcs_payload)}</sr:GBCSPayload>")
+            out.append("</sr:DeviceAlertMessage>")
+        elif isinstance(body, DCCAlertMessage):
+            code = body.code.translate(C14N_TEXT)
+            out.append(f"<sr:DCCAlertMessage><sr:DCCAlertCode>{code}</sr:DCCAlertCode>")
+            _throttle_c14n(body.throttled_sequence_id, body.throttled_count, out)
+            node_c14n(body.alert, out)
+            out.append("</sr:DCCAlertMessage>")
+        else:
+            node_c14n(body, out)
+    except _TreePath:
+        return None
+    out.append("</sr:Body>")
+    text = "".join(out)
+    return None if NOT_XML_CHAR.search(text) else text
+
+
+def _response_message(body: ResponseMessage, out: list[str]) -> None:
+    ref = body.service_reference.translate(C14N_TEXT)
+    srv = body.service_reference_variant.translate(C14N_TEXT)
+    out.append(
+        f"<sr:ResponseMessage><sr:ServiceReference>{ref}</sr:ServiceReference>"
+        f"<sr:ServiceReferenceVariant>{srv}</sr:ServiceReferenceVariant>"
+    )
+    content = body.content  # the same choice, in the same order, as ResponseMessage.write
+    if isinstance(content, bytes):
+        out.append(f"<sr:GBCSPayload>{format_base64(content)}</sr:GBCSPayload>")
+    elif isinstance(content, PreCommand):
+        version = content.gbcs_version.translate(C14N_TEXT)
+        payload = format_base64(content.gbcs_payload)
+        out.append(
+            f"<sr:PreCommand><sr:GBCSVersion>{version}</sr:GBCSVersion>"
+            f"<sr:GBCSPayload>{payload}</sr:GBCSPayload></sr:PreCommand>"
+        )
+    elif isinstance(content, int):
+        out.append(f"<sr:DSPScheduleID>{content}</sr:DSPScheduleID>")
+    elif isinstance(content, Node):
+        node_c14n(content, out)
+    out.append("</sr:ResponseMessage>")
+
+
+def _throttle_c14n(seq: int | None, count: int | None, out: list[str]) -> None:
+    if seq is not None:
+        out.append(f"<sr:ThrottledAlertSequenceId>{seq}</sr:ThrottledAlertSequenceId>")
+    if count is not None:
+        out.append(f"<sr:ThrottledAlertCount>{count}</sr:ThrottledAlertCount>")
+
+
+def node_c14n(node: Node, out: list[str]) -> None:
+    """Append ``node`` as ``Node.write`` then inclusive C14N write it (under ``sr``'s root);
+    raises ``_TreePath`` for what :func:`canonical_body` leaves to the tree path."""
+    name = _QNAMES.get(node.name) or _qualified(node.name)
+    if node.attributes:
+        out.append(f"<{name}{_attributes_c14n(node.attributes)}>")
+    else:
+        out.append(f"<{name}>")
+    if node.children:  # Node.write writes a container's children, never its text
+        for child in node.children:
+            node_c14n(child, out)
+    elif node.text:
+        out.append(node.text.translate(C14N_TEXT))
+    out.append(f"</{name}>")
+
+
+def _qualified(name: str) -> str:
+    local_name = name[len(SR) :] if name.startswith(SR) else name
+    if not _NCNAME.match(local_name):
+        raise _TreePath(name)
+    qualified = "sr:" + local_name
+    if len(_QNAMES) < _QNAMES_LIMIT:
+        _QNAMES[name] = qualified
+    return qualified
+
+
+def _attributes_c14n(attributes: tuple[tuple[str, str], ...]) -> str:
+    """C14N's attribute order: no namespace first, then by namespace URI (only ``xsi`` here),
+    each by local name; a repeated name keeps its last value (as ``Node.write``'s dict)."""
+    keyed = []
+    for key, value in dict(attributes).items():
+        if key.startswith(_XSI):
+            local_name, group, prefix = key[len(_XSI) :], 1, "xsi:"
+        else:
+            local_name, group, prefix = key, 0, ""
+        if not _NCNAME.match(local_name):
+            raise _TreePath(key)
+        keyed.append((group, local_name, prefix, value.translate(C14N_ATTRIBUTE)))
+    keyed.sort()
+    return "".join(f' {prefix}{name}="{value}"' for _, name, prefix, value in keyed)

@@ -53,6 +53,9 @@ _SIGNED_INFO = _DS + "SignedInfo"
 _TRANSFORMS = _DS + "Transforms"
 # P-256 scalars are 32 bytes; r ‖ s is 64 (RFC 6931 §2.3.6).
 _SCALAR = 32
+_DIGEST_SIZE = 32  # SHA-256
+# Built once: the constructor imports the OpenSSL backend each time (a few µs a signature).
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 class DuisSignatureError(DuisError):
@@ -200,9 +203,7 @@ def verify_element(
     reference = _the_reference(signed_info)
     digest_c14n, ref_prefixes = _reference_c14n(reference)
     _algorithm(reference, "DigestMethod", SHA256)
-    expected = _base64(
-        _child(reference, "DigestValue"), "DigestValue", hashlib.sha256().digest_size
-    )
+    expected = _base64(_child(reference, "DigestValue"), "DigestValue", _DIGEST_SIZE)
     value = _base64(_child(signature, "SignatureValue"), "SignatureValue", 2 * _SCALAR)
     signer = _key_info(signature)
     certificate = certificates_by_issuer_serial.get(signer)
@@ -249,7 +250,7 @@ def _check_signature(certificate: x509.Certificate, value: bytes, data: bytes) -
         int.from_bytes(value[:_SCALAR], "big"), int.from_bytes(value[_SCALAR:], "big")
     )
     try:
-        key.verify(der, data, ec.ECDSA(hashes.SHA256()))
+        key.verify(der, data, _ECDSA_SHA256)
     except InvalidSignature:
         raise DuisSignatureError("signature value does not verify with the signer's key") from None
 
@@ -378,7 +379,14 @@ _SIGNED_INFO_HEAD = (
 ).encode()
 _SIGNED_INFO_TAIL = b"</ds:DigestValue></ds:Reference></ds:SignedInfo>"
 _SIGNED_INFO_START = b"<ds:SignedInfo" + _DS_DECLARATION + b">"
-_C14N_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+_SIGNATURE_START = b"<ds:Signature><ds:SignedInfo>"
+_SIGNATURE_START_DECLARING = b"<ds:Signature" + _DS_DECLARATION + b"><ds:SignedInfo>"
+# What inclusive C14N 1.0 escapes (§2.3): in text & < > and CR; in attribute values & < " TAB
+# LF CR. For writers of canonical form (the KeyInfo below, ``responses.canonical_body``).
+C14N_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+C14N_ATTRIBUTE = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", '"': "&quot;", "\t": "&#x9;", "\n": "&#xA;", "\r": "&#xD;"}
+)
 
 
 def signed_document(
@@ -404,15 +412,49 @@ def signed_document(
     text = _c14n(tree, exclusive=False, comments=True)
     # "<!--" is only ever a comment in canonical form ("<" in text and attributes is &lt;).
     content = text if b"<!--" not in text else _c14n(tree, exclusive=False)
+    declared = root.nsmap.get("ds") == DS_NS
+    return _enveloped(text, content, key_info, private_key, ds_declared=declared)
+
+
+def sign_canonical(
+    canonical: bytes,
+    private_key: ec.EllipticCurvePrivateKey,
+    certificate: x509.Certificate,
+    *,
+    ds_declared: bool,
+) -> bytes:
+    """Sign a document its writer already wrote in canonical form: the same bytes
+    :func:`signed_document` gives for that document, without a tree.
+
+    ``canonical`` must be what inclusive C14N 1.0 without comments writes for the document
+    (UTF-8, no XML declaration), with no whitespace-only text where the signing tool drops it
+    (around elements), no signature and no comments; ``ds_declared`` says whether its root
+    element declares the ``ds`` prefix as the XMLDSig namespace. The caller answers for that
+    (``tests/duis/test_replies_fast_canonical.py`` compares a writer's output with the tree
+    path's); only the root's end tag is checked here.
+    """
+    if not canonical.endswith(b">") or canonical.rfind(b"</") < 0:
+        raise DuisSignatureError("the canonical document has no end tag to sign before")
+    key_info = _check_key_pair(private_key, certificate)
+    return _enveloped(canonical, canonical, key_info, private_key, ds_declared=ds_declared)
+
+
+def _enveloped(
+    text: bytes,
+    content: bytes,
+    key_info: bytes,
+    private_key: ec.EllipticCurvePrivateKey,
+    *,
+    ds_declared: bool,
+) -> bytes:
+    """``text`` (canonical, comments kept) with the signature over ``content`` (canonical, no
+    comments) written before the root's end tag, after the XML declaration."""
     digest = base64.b64encode(hashlib.sha256(content).digest())
     signed_info = _SIGNED_INFO_HEAD + digest + _SIGNED_INFO_TAIL
     value = _sign_raw(private_key, _SIGNED_INFO_START + signed_info)
-    declare = b"" if root.nsmap.get("ds") == DS_NS else _DS_DECLARATION
     signature = b"".join(
         (
-            b"<ds:Signature",
-            declare,
-            b"><ds:SignedInfo>",
+            _SIGNATURE_START if ds_declared else _SIGNATURE_START_DECLARING,
             signed_info,
             b"<ds:SignatureValue>",
             base64.b64encode(value),
@@ -439,7 +481,7 @@ def _prepare(
 
 def _sign_raw(private_key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
     """ECDSA-SHA256 over ``data`` as XMLDSig writes it: raw ``r ‖ s``, not DER."""
-    r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(hashes.SHA256())))
+    r, s = decode_dss_signature(private_key.sign(data, _ECDSA_SHA256))
     return r.to_bytes(_SCALAR, "big") + s.to_bytes(_SCALAR, "big")
 
 
@@ -491,7 +533,7 @@ def _check_key_pair(
         raise DuisSignatureError("DUIS signs with P-256 keys only")
     if certificate.public_key() != private_key.public_key():
         raise DuisSignatureError("the private key does not belong to the certificate")
-    issuer = certificate.issuer.rfc4514_string().translate(_C14N_TEXT)
+    issuer = certificate.issuer.rfc4514_string().translate(C14N_TEXT)
     key_info = (
         "<ds:KeyInfo><ds:X509Data><ds:X509IssuerSerial>"
         f"<ds:X509IssuerName>{issuer}</ds:X509IssuerName>"
