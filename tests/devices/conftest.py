@@ -21,6 +21,9 @@ ESME_EUI = bytes.fromhex("00DB1234567890A0")
 OTHER_ESME = bytes.fromhex("00DB1234567890AF")
 WAN_PROVIDER = bytes.fromhex("90B3D51F30000007")  # NA_CS02bWPByWP; anchored by the CHF only
 NEW_SUPPLIER = bytes.fromhex("90B3D51F30030000")  # the gaining supplier of a change of supplier
+GSME_EUI = bytes.fromhex("00DB1234567890A1")
+GPF_EUI = bytes.fromhex("00DB1234567890A3")
+PPMID_EUI = bytes.fromhex("00DB1234567890A4")
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 PARTIES = {
     Role.SUPPLIER: SUPPLIER,
@@ -59,3 +62,18 @@ def hub(pki: Pki) -> Protection:
 @pytest.fixture
 def esme(pki: Pki) -> Esme:
     return Esme.from_keystore(ESME_EUI, pki, PARTIES)
+
+
+def build_gas_pki() -> Pki:
+    """Test parties, the GSME, its GPF and the premises' PPMID."""
+    return make_pki([GSME_EUI, GPF_EUI, PPMID_EUI], at=datetime(2014, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session")
+def gas_pki() -> Pki:
+    return build_gas_pki()
+
+
+@pytest.fixture(scope="session")
+def gas_hub(gas_pki: Pki) -> Protection:
+    return Protection(gas_pki)

@@ -33,8 +33,6 @@ from tests.devices.test_gas_reference_commands import (
     GPF_EUI,
     GSME_EUI,
     HISTORY_START,
-    gas_hub,  # noqa: F401  (fixture)
-    gas_pki,  # noqa: F401  (fixture)
 )
 
 START = HISTORY_START
@@ -97,7 +95,7 @@ def _top_up(hub: Hub, premises: GasPremises, pence: int) -> bytes:
     return hub.command(GSME_EUI, CS01B, (PREPAYMENT, consumer_top_up(utrn)))
 
 
-def test_top_up_then_read_shows_the_new_credit(gas_pki: Pki, gas_hub: Protection) -> None:  # noqa: F811
+def test_top_up_then_read_shows_the_new_credit(gas_pki: Pki, gas_hub: Protection) -> None:
     hub, premises = Hub(gas_hub), _premises(gas_pki)
     wire = _top_up(hub, premises, 1500)
     assert premises.deliver(wire, START + timedelta(minutes=5)) == []  # queued on the GPF
@@ -113,7 +111,7 @@ def test_top_up_then_read_shows_the_new_credit(gas_pki: Pki, gas_hub: Protection
     assert _read(hub, premises, PREPAYMENT, 0x0001, START + 2 * HALF) == 1500 * 1000
 
 
-def test_reads_bill_at_the_new_price(gas_pki: Pki, gas_hub: Protection) -> None:  # noqa: F811
+def test_reads_bill_at_the_new_price(gas_pki: Pki, gas_hub: Protection) -> None:
     hub, premises = Hub(gas_hub), _premises(gas_pki)
     group = lookup(PRICE, S2C, 0x05)
     assert group is not None
@@ -134,7 +132,7 @@ def test_reads_bill_at_the_new_price(gas_pki: Pki, gas_hub: Protection) -> None:
     assert _read(hub, premises, METERING, 0x0A00, START + 9 * HALF) == expected
 
 
-def test_queued_command_is_answered_at_the_wake(gas_pki: Pki, gas_hub: Protection) -> None:  # noqa: F811
+def test_queued_command_is_answered_at_the_wake(gas_pki: Pki, gas_hub: Protection) -> None:
     hub, premises = Hub(gas_hub), _premises(gas_pki)
     wire = hub.command(GSME_EUI, GCS13A, (METERING, ReadAttributes(attribute_ids=(0x0000,))))
     assert premises.deliver(wire, START + timedelta(minutes=1)) == []
@@ -147,7 +145,7 @@ def test_queued_command_is_answered_at_the_wake(gas_pki: Pki, gas_hub: Protectio
     assert component.encryption is not None and component.encryption.status == "decrypted"
 
 
-def test_battery_drains_per_wake_and_message(gas_pki: Pki, gas_hub: Protection) -> None:  # noqa: F811
+def test_battery_drains_per_wake_and_message(gas_pki: Pki, gas_hub: Protection) -> None:
     model = BatteryModel()
     hub, premises = Hub(gas_hub), _premises(gas_pki, model)
     full = model.capacity_nah
@@ -161,7 +159,7 @@ def test_battery_drains_per_wake_and_message(gas_pki: Pki, gas_hub: Protection) 
     assert int(premises.gsme.state.battery_nah[0]) == left
 
 
-def test_low_battery_alert_once(gas_pki: Pki, gas_hub: Protection) -> None:  # noqa: F811
+def test_low_battery_alert_once(gas_pki: Pki, gas_hub: Protection) -> None:
     model = BatteryModel(capacity_nah=200_000, low_fraction=0.5)
     hub, premises = Hub(gas_hub), _premises(gas_pki, model)
     out = premises.advance(START + 12 * HALF)
@@ -170,8 +168,8 @@ def test_low_battery_alert_once(gas_pki: Pki, gas_hub: Protection) -> None:  # n
 
 @pytest.mark.parametrize("damage", ["mac", "replay"])
 def test_rejected_commands_execute_nothing(
-    gas_pki: Pki,  # noqa: F811
-    gas_hub: Protection,  # noqa: F811
+    gas_pki: Pki,
+    gas_hub: Protection,
     damage: str,
 ) -> None:
     hub, premises = Hub(gas_hub), _premises(gas_pki)

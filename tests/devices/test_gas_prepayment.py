@@ -37,7 +37,6 @@ from tests.devices.test_gas_reference_commands import (
     COMMANDS,
     GSME_EUI,
     NOW,
-    build_gas_pki,
     make_premises,
 )
 from tests.support.vectors import read_hex
@@ -46,16 +45,6 @@ from tests.support.vectors import read_hex
 STANDING = 48_000
 CS01B = 0x0097
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # GBZ times are seconds since then
-
-
-@pytest.fixture(scope="module")
-def gas_pki() -> Pki:
-    return build_gas_pki()
-
-
-@pytest.fixture(scope="module")
-def gas_hub(gas_pki: Pki) -> Protection:
-    return Protection(gas_pki)
 
 
 def _premises(pki: Pki) -> GasPremises:

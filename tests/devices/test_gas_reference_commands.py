@@ -26,7 +26,7 @@ from smetsnet.gbcs.gbz import GbzMessage
 from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.protection import Protection
 from smetsnet.smki.pki import Pki
-from tests.devices.conftest import ACB, PARTIES, make_pki
+from tests.devices.conftest import ACB, GPF_EUI, GSME_EUI, PARTIES, PPMID_EUI
 from tests.devices.support import (
     assert_all_answered,
     check_response,
@@ -36,35 +36,17 @@ from tests.devices.support import (
 )
 from tests.support.vectors import split_vector
 
-GSME_EUI = bytes.fromhex("00DB1234567890A1")
-GPF_EUI = bytes.fromhex("00DB1234567890A3")
 #: The RTDS gas vectors ask for data from 2014-12-22 on: the premises runs from there.
 HISTORY_START = datetime(2014, 12, 22, tzinfo=UTC)
 NOW = datetime(2015, 1, 2, 12, 0, tzinfo=UTC)
 
 #: use case -> why it is not answered (exactly these fail; nothing is skipped silently).
 UNSUPPORTED: dict[str, str] = {}
-PPMID_EUI = bytes.fromhex("00DB1234567890A4")
 #: A GPF before handover: the DCC (ACB) holds its supplier and network operator cells.
 DCC_PARTIES = {**PARTIES, Role.SUPPLIER: ACB, Role.NETWORK_OPERATOR: ACB}
 
 
 COMMANDS = reference_commands([GSME_EUI, GPF_EUI])
-
-
-def build_gas_pki() -> Pki:
-    """Test parties, the GSME, its GPF and the premises' PPMID."""
-    return make_pki([GSME_EUI, GPF_EUI, PPMID_EUI], at=datetime(2014, 1, 1, tzinfo=UTC))
-
-
-@pytest.fixture(scope="session")
-def gas_pki() -> Pki:
-    return build_gas_pki()
-
-
-@pytest.fixture(scope="session")
-def gas_hub(gas_pki: Pki) -> Protection:
-    return Protection(gas_pki)
 
 
 def make_premises(

@@ -26,22 +26,11 @@ from tests.devices.test_gas_reference_commands import (
     GSME_EUI,
     NOW,
     PPMID_EUI,
-    build_gas_pki,
     join_ppmid,
     make_premises,
 )
 
 pytestmark = pytest.mark.skipif(not COMMANDS, reason="reference vectors not found")
-
-
-@pytest.fixture(scope="module")
-def gas_pki() -> Pki:
-    return build_gas_pki()
-
-
-@pytest.fixture(scope="module")
-def gas_hub(gas_pki: Pki) -> Protection:
-    return Protection(gas_pki)
 
 
 def _vector(name: str) -> Path:

@@ -23,7 +23,6 @@ from tests.devices.support import rebuild
 from tests.devices.test_gas_reference_commands import (
     COMMANDS,
     NOW,
-    build_gas_pki,
     join_ppmid,
     make_premises,
 )
@@ -38,16 +37,6 @@ BLOCK_PRICES = (9600, 10200, 10750, 11000)
 BLOCK_STANDING = 54794 // 48
 BLOCK_START = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)
 HALF = timedelta(minutes=30)
-
-
-@pytest.fixture(scope="module")
-def gas_pki() -> Pki:
-    return build_gas_pki()
-
-
-@pytest.fixture(scope="module")
-def gas_hub(gas_pki: Pki) -> Protection:
-    return Protection(gas_pki)
 
 
 def _send(premises: GasPremises, hub: Protection, name: str) -> None:

@@ -31,7 +31,6 @@ from tests.devices.test_gas_reference_commands import (
     COMMANDS,
     GSME_EUI,
     NOW,
-    build_gas_pki,
     make_premises,
 )
 from tests.support.vectors import read_hex
@@ -47,16 +46,6 @@ NOT_FOUND = 0x8B
 YEAR_START = seconds_since_2000(datetime(2015, 1, 1, tzinfo=UTC))
 YEAR = 365 * 48
 FIRST_COUNTER = 2_000
-
-
-@pytest.fixture(scope="module")
-def gas_pki() -> Pki:
-    return build_gas_pki()
-
-
-@pytest.fixture(scope="module")
-def gas_hub(gas_pki: Pki) -> Protection:
-    return Protection(gas_pki)
 
 
 def _send(premises: GasPremises, hub: Protection, name: str, counter: int) -> None:

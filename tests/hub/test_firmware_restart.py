@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -46,38 +46,35 @@ from smetsnet.hub.traffic import TrafficMeter
 from smetsnet.sim.ops_firmware import NEW_VERSION, manufacturer_image
 from smetsnet.sim.users import NON_DEVICE, SimUser
 from smetsnet.sim.world import ACB, World, build_world
-from smetsnet.wan.firmware import FirmwareBlock, FirmwareReceiver, TransferStatus, decode
-from smetsnet.wan.link import LinkProfile, Technology
+from smetsnet.wan.firmware import FirmwareBlock, FirmwareReceiver, decode
+from smetsnet.wan.link import Technology
 from smetsnet.wan.memory import InMemoryWan
-
-START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-USER = bytes.fromhex("90B3D51F30010000")
-HUB_A, HUB_B = bytes.fromhex("00DB1200000000A0"), bytes.fromhex("00DB1200000000B0")
-ESME_A, GSME_A, ESME_B = (
-    bytes.fromhex(h) for h in ("00DB120000000A01", "00DB120000000A02", "00DB120000000B01")
+from tests.hub.test_firmware_distribution import (
+    ESME_A,
+    ESME_B,
+    FAST,
+    GSME_A,
+    HUB_A,
+    HUB_B,
+    START,
+    USER,
+    CommsHubSide,
 )
+
 IMAGE = bytes(range(256)) * 16  # 4096 bytes: 8 blocks of 512
-FAST = LinkProfile(median_s=0.5, p99_s=2.0)
 
 
 # --- the distributor on its own, comms hubs that outlive the hub's restart ------------------
 
 
 @dataclass
-class CommsHubSide:
-    takes: frozenset[bytes]
-    handed: list[tuple[bytes, tuple[bytes, ...]]] = field(default_factory=list)
+class LastingCommsHub(CommsHubSide):
+    """A comms hub that outlives the hub's restart: its receiver keeps the blocks it got."""
+
     receiver: FirmwareReceiver = field(init=False)
 
     def __post_init__(self) -> None:
         self.receiver = FirmwareReceiver(self.hand_over)
-
-    def hand_over(
-        self, image: bytes, targets: tuple[bytes, ...], _now: datetime
-    ) -> tuple[Mapping[bytes, TransferStatus], list[bytes]]:
-        self.handed.append((image, targets))
-        ok, failed = TransferStatus.SUCCESS, TransferStatus.FAILURE
-        return {t: ok if t in self.takes else failed for t in targets}, []
 
 
 @dataclass
@@ -103,7 +100,15 @@ class Process:
         return [e.detail for e in self.audit.entries() if e.check is Check.SENT]
 
 
-def _process(path: Path, hubs: dict[bytes, CommsHubSide], now: datetime) -> Process:
+def _hubs() -> dict[bytes, LastingCommsHub]:
+    """Hub A serves ESME_A (which takes the image) and GSME_A (which does not), hub B ESME_B."""
+    return {
+        HUB_A: LastingCommsHub(frozenset({ESME_A})),
+        HUB_B: LastingCommsHub(frozenset({ESME_B})),
+    }
+
+
+def _process(path: Path, hubs: dict[bytes, LastingCommsHub], now: datetime) -> Process:
     wan = InMemoryWan(seed=5, profiles={Technology.CELLULAR: FAST})
     for chub, side in hubs.items():
 
@@ -142,7 +147,10 @@ def _request(devices: tuple[bytes, ...]) -> FirmwareRequest:
 
 def test_a_transfer_resumes_from_its_first_unacknowledged_block(tmp_path: Path) -> None:
     path = tmp_path / "records.sqlite"
-    hubs = {HUB_A: CommsHubSide(frozenset({ESME_A})), HUB_B: CommsHubSide(frozenset({ESME_B}))}
+    hubs = {
+        HUB_A: LastingCommsHub(frozenset({ESME_A})),
+        HUB_B: LastingCommsHub(frozenset({ESME_B})),
+    }
     first = _process(path, hubs, START)
     first.records.firmware.append(_request((ESME_A, GSME_A, ESME_B)))
     while sum(e.check is Check.RECEIVED for e in first.audit.entries()) < 6:
@@ -174,7 +182,10 @@ def test_a_transfer_resumes_from_its_first_unacknowledged_block(tmp_path: Path) 
 
 def test_a_waiting_transfer_keeps_its_retry_time_and_attempt(tmp_path: Path) -> None:
     path = tmp_path / "records.sqlite"
-    hubs = {HUB_A: CommsHubSide(frozenset({ESME_A})), HUB_B: CommsHubSide(frozenset({ESME_B}))}
+    hubs = {
+        HUB_A: LastingCommsHub(frozenset({ESME_A})),
+        HUB_B: LastingCommsHub(frozenset({ESME_B})),
+    }
     first = _process(path, hubs, START)
     first.wan.set_down(HUB_B)
     first.records.firmware.append(_request((ESME_B,)))

@@ -112,6 +112,28 @@ class AuditLog:
         with self._lock:
             return self._seq, self._hash
 
+    def received(
+        self,
+        now: datetime,
+        request_id: str | None,
+        user: bytes | None,
+        outcome: Outcome,
+        reason: str,
+        detail: str,
+    ) -> None:
+        """Note what the hub made of a message from a device (check RECEIVED)."""
+        self.append(
+            AuditEntry(
+                time=now,
+                request_id=request_id,
+                user=user,
+                check=Check.RECEIVED,
+                outcome=outcome,
+                reason=reason,
+                detail=detail,
+            )
+        )
+
     def append(self, entry: AuditEntry) -> None:
         with self._lock:
             seq = self._seq + 1

@@ -51,7 +51,7 @@ from smetsnet.gbcs.eui import format_eui
 from smetsnet.gbcs.frame import Cra, decode_frame
 from smetsnet.gbcs.protection import Protection
 from smetsnet.hub.access import DEVICE_STATUSES_ALLOWED
-from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
+from smetsnet.hub.audit import AuditLog, Check, Outcome
 from smetsnet.hub.records import HubRecords
 from smetsnet.hub.replies import command_failure
 from smetsnet.hub.smi_updates import credentials_replaced
@@ -319,17 +319,7 @@ class GpfCosUpdates:
     ) -> None:
         if not reason:
             reason = "GPF updated" if outcome is Outcome.PASS else "GPF not updated"
-        self.audit.append(
-            AuditEntry(
-                time=now,
-                request_id=str(rid),
-                user=rid.originator,
-                check=Check.RECEIVED,
-                outcome=outcome,
-                reason=reason,
-                detail=detail,
-            )
-        )
+        self.audit.received(now, str(rid), rid.originator, outcome, reason, detail)
 
     def _gpfs_of(self, gsme: bytes) -> list[bytes]:
         """The GPFs in service at the GSME's premises (one comms hub: one GPF)."""

@@ -508,16 +508,14 @@ class FirmwareDistributor:
         """A firmware message that moves nothing on: still a message the hub handled."""
         if transfer is not None:
             self._count(transfer.job.request, chub, "ack", now)
-        self._audit.append(
-            AuditEntry(
-                time=now,
-                request_id=None if transfer is None else transfer.job.request.request_id,
-                user=None if transfer is None else transfer.job.request.by,
-                check=Check.RECEIVED,
-                outcome=Outcome.FAIL,
-                reason=reason,
-                detail=_detail(chub, "firmware message", wire),
-            )
+        request = None if transfer is None else transfer.job.request
+        self._audit.received(
+            now,
+            None if request is None else request.request_id,
+            None if request is None else request.by,
+            Outcome.FAIL,
+            reason,
+            _detail(chub, "firmware message", wire),
         )
 
 

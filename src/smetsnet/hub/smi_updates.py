@@ -87,7 +87,7 @@ from smetsnet.gbcs.dlms import AccessResponse
 from smetsnet.gbcs.eui import format_eui
 from smetsnet.gbcs.frame import GroupingHeader
 from smetsnet.hub.access import Accepted
-from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
+from smetsnet.hub.audit import AuditLog, Outcome
 from smetsnet.hub.replies import change_of_supplier
 from smetsnet.hub.translate.asn1 import GBCS_CANCEL
 from smetsnet.inventory import (
@@ -379,17 +379,7 @@ class SmiUpdates:
     ) -> None:
         if not reason:
             reason = "SMI update" if outcome is Outcome.PASS else "SMI not updated"
-        self.audit.append(
-            AuditEntry(
-                time=now,
-                request_id=str(rid),
-                user=rid.originator,
-                check=Check.RECEIVED,
-                outcome=outcome,
-                reason=reason,
-                detail=detail,
-            )
-        )
+        self.audit.received(now, str(rid), rid.originator, outcome, reason, detail)
 
 
 # --- what each SR variant changes ------------------------------------------------------------
