@@ -73,7 +73,9 @@ class SimulatedNetwork:
         idle = self.prepayment_interval if premises.ppmid is not None else self.idle_interval
         due = premises.clock + idle
         gas = premises.gas
-        if gas is not None and (idle == HALF_HOUR or gas.gpf.queue or gas.gsme.held):
+        if gas is not None and (
+            idle == HALF_HOUR or gas.gpf.queue or gas.gsme.held or gas.gpf.firmware is not None
+        ):
             due = min(due, gas.next_wake)
         held = [
             h.due

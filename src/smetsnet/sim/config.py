@@ -43,7 +43,7 @@ class SimConfig:
     tariff_change_day: int | None = 2
     #: premises that change electricity supplier during the run (spread over its days)
     changes_of_supplier: int = 2
-    #: a staged firmware rollout to the ESMEs, starting on this day (None: none)
+    #: a staged firmware rollout to the ESMEs and the GSMEs, starting on this day (None: none)
     firmware_day: int | None = 1
     firmware_stage_share: tuple[float, ...] = (0.1, 0.5, 1.0)
     firmware_halt_failure_rate: float = 0.2
