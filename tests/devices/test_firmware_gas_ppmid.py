@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from smetsnet.devices import Esme, Role
+from smetsnet.devices import Role
 from smetsnet.devices.core.firmware import (
     OTA_MAGIC,
     Transfer,
@@ -25,7 +25,6 @@ from smetsnet.devices.core.firmware import (
     split_image,
 )
 from smetsnet.devices.gas import GasPremises, Gpf, Gsme
-from smetsnet.devices.han import CommsHub, Ihd, Ppmid
 from smetsnet.devices.premises import Premises
 from smetsnet.duis import Node
 from smetsnet.duis.header import format_eui
@@ -49,6 +48,7 @@ from tests.devices.conftest import ACB, ESME_EUI, NETWORK_OPERATOR, PARTIES, SUP
 from tests.devices.test_gas_premises import Hub
 from tests.devices.test_gas_reference_commands import GPF_EUI, GSME_EUI
 from tests.devices.test_month import CHF, IHD, PPMID
+from tests.devices.test_premises import dual_fuel
 
 START = datetime(2025, 3, 3, 6, 0, tzinfo=UTC)
 HALF = timedelta(minutes=30)
@@ -95,15 +95,7 @@ def _premises(pki: Pki) -> Premises:
         start=START,
         seed=5,
     )
-    premises = Premises(
-        seed=5,
-        clock=START,
-        hub=CommsHub.from_keystore(CHF, pki, PARTIES),
-        esme=Esme.from_keystore(ESME_EUI, pki, PARTIES),
-        ppmid=Ppmid.from_keystore(PPMID, pki, PARTIES),
-        ihd=Ihd(eui=IHD),
-        gas=gas,
-    )
+    premises = dual_fuel(pki, gas, seed=5, start=START)
     premises.commission(START)
     return premises
 

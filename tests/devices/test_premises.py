@@ -4,7 +4,7 @@ gas side on the same premises (GSME whitelisted, PPMID joined to it, PCS02 from 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -82,17 +82,22 @@ def _with_gas(pki: Pki) -> Premises:
     s.payment_mode, s.balance = "prepayment", 1_000
     s.emergency_credit_limit, s.emergency_credit_threshold = 500_000, 100_000
     gas = GasPremises(gsme=gsme, gpf=Gpf.from_keystore(GPF_EUI, pki, PARTIES), start=START, seed=7)
-    premises = Premises(
-        seed=7,
-        clock=START,
+    premises = dual_fuel(pki, gas, seed=7, start=START)
+    assert len(premises.commission(START)) == 4  # ESME, PPMID, IHD and the GSME
+    return premises
+
+
+def dual_fuel(pki: Pki, gas: GasPremises, *, seed: int, start: datetime) -> Premises:
+    """Premises with the comms hub, ESME, PPMID and IHD of these tests and ``gas``."""
+    return Premises(
+        seed=seed,
+        clock=start,
         hub=CommsHub.from_keystore(CHF, pki, PARTIES),
         esme=Esme.from_keystore(ESME_EUI, pki, PARTIES),
         ppmid=Ppmid.from_keystore(PPMID, pki, PARTIES),
         ihd=Ihd(eui=IHD),
         gas=gas,
     )
-    assert len(premises.commission(START)) == 4  # ESME, PPMID, IHD and the GSME
-    return premises
 
 
 def test_one_premises_with_gas_emergency_credit_from_the_ppmid_and_json(
