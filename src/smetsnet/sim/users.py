@@ -58,6 +58,11 @@ class SimUserError(SmetsnetError):
     """A simulated user met something a real one would refuse (bad signature, bad MAC)."""
 
 
+#: Counters left free after each of a user's own requests for the DCC's runs of its schedules
+#: (more than the runs a user's schedules make between two of its requests).
+SCHEDULE_RUNS_GAP = 1 << 20
+
+
 @dataclass(slots=True)
 class Checks:
     """Protections carried by what users received, and how many were verified."""
@@ -112,9 +117,14 @@ class SimUser:
     # --- requests ---------------------------------------------------------------------------
 
     def next_counter(self, now: datetime, *, top_up: bool = False) -> int:
-        """Above every counter used or seen, not below the clock in microseconds; a top-up's
-        has its low 32 bits zero (GBCS UTRN, DOMAIN.md §5)."""
-        counter = max(self._last + 1, int(now.timestamp() * 1_000_000))
+        """Above every counter used or seen by :data:`SCHEDULE_RUNS_GAP`, not below the clock in
+        microseconds; a top-up's has its low 32 bits zero (GBCS UTRN, DOMAIN.md §5).
+
+        The gap: the hub takes the counters of a schedule's runs from this user's sequence
+        (``AccessControl.reserve_counter``), and the user sees them only in the runs' answers,
+        which a gas meter gives at its next wake, up to half an hour later. A request of ours
+        sent meanwhile with the next counter would repeat one of them and be refused (E1)."""
+        counter = max(self._last + SCHEDULE_RUNS_GAP, int(now.timestamp() * 1_000_000))
         if top_up:
             counter = ((counter + 0xFFFFFFFF) >> 32) << 32
         self._last = counter
