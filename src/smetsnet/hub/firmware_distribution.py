@@ -61,6 +61,7 @@ from smetsnet.gbcs.eui import format_eui
 from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
 from smetsnet.hub.nondevice_records import FirmwareRequest, NonDeviceRecords, RecordNotFound
 from smetsnet.hub.records_store import RecordsStore, SavedTransfer
+from smetsnet.hub.replies import dcc_alert
 from smetsnet.hub.traffic import TrafficMeter, category_of
 from smetsnet.wan.errors import WanError
 from smetsnet.wan.firmware import (
@@ -533,37 +534,23 @@ def dcc_alert_sink(
 
 def _delivered(request: FirmwareRequest, chub: bytes, target: bytes, now: datetime) -> Node:
     """DCCAlert/CSPFirmwareDeliveryStatus: the comms hub handed the image to ``target``."""
-    return Node(
-        name="DCCAlert",
-        children=(
-            Node(
-                name="CSPFirmwareDeliveryStatus",
-                children=(
-                    Node(name="UpdateFirmwareRequestID", text=request.request_id),
-                    Node(name="CommsHubDeviceID", text=format_eui(chub)),
-                    Node(name="TargetDeviceID", text=format_eui(target)),
-                    Node(name="FirmwareVersion", text=request.version),
-                    Node(name="TimeStamp", text=format_datetime(now)),
-                    Node(name="CommsHubTransferStatus", text="Success"),
-                ),
-            ),
-        ),
+    return dcc_alert(
+        "CSPFirmwareDeliveryStatus",
+        ("UpdateFirmwareRequestID", request.request_id),
+        ("CommsHubDeviceID", format_eui(chub)),
+        ("TargetDeviceID", format_eui(target)),
+        ("FirmwareVersion", request.version),
+        ("TimeStamp", format_datetime(now)),
+        ("CommsHubTransferStatus", "Success"),
     )
 
 
 def _failure(request: FirmwareRequest, devices: list[bytes]) -> Node:
     """DCCAlert/FirmwareDistributionFailure: the request's devices that did not get the image."""
-    return Node(
-        name="DCCAlert",
-        children=(
-            Node(
-                name="FirmwareDistributionFailure",
-                children=(
-                    Node(name="UpdateFirmwareRequestID", text=request.request_id),
-                    Node(name="MeterIDs", text=",".join(format_eui(d) for d in devices)),
-                ),
-            ),
-        ),
+    return dcc_alert(
+        "FirmwareDistributionFailure",
+        ("UpdateFirmwareRequestID", request.request_id),
+        ("MeterIDs", ",".join(format_eui(d) for d in devices)),
     )
 
 

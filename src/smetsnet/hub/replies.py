@@ -133,36 +133,28 @@ def _service_reference(srv: str) -> str:
     return ".".join(srv.split(".")[:2])
 
 
+def dcc_alert(kind: str, *fields: tuple[str, str] | Node) -> Node:
+    """DCCAlert/``kind`` with its fields in XSD order: ``(element, text)`` leaves or nodes."""
+    children = tuple(f if isinstance(f, Node) else Node(name=f[0], text=f[1]) for f in fields)
+    return Node(name="DCCAlert", children=(Node(name=kind, children=children),))
+
+
 def command_failure(request_id: MessageId, device: bytes) -> Node:
     """DCCAlert/CommandFailure: the request the DCC could not complete and its device."""
-    return Node(
-        name="DCCAlert",
-        children=(
-            Node(
-                name="CommandFailure",
-                children=(
-                    Node(name="CommandRequestID", text=str(request_id)),
-                    Node(name="DeviceID", text=format_eui(device)),
-                ),
-            ),
-        ),
+    return dcc_alert(
+        "CommandFailure",
+        ("CommandRequestID", str(request_id)),
+        ("DeviceID", format_eui(device)),
     )
 
 
 def power_outage_event(chub: bytes, since: datetime, mpxn: str) -> Node:
     """DCCAlert/PowerOutageEvent (AD1): a comms hub lost mains power (its last gasp)."""
-    return Node(
-        name="DCCAlert",
-        children=(
-            Node(
-                name="PowerOutageEvent",
-                children=(
-                    Node(name="CommsHubDeviceID", text=format_eui(chub)),
-                    Node(name="StartDateTime", text=format_datetime(since)),
-                    Node(name="MPxN", text=mpxn),
-                ),
-            ),
-        ),
+    return dcc_alert(
+        "PowerOutageEvent",
+        ("CommsHubDeviceID", format_eui(chub)),
+        ("StartDateTime", format_datetime(since)),
+        ("MPxN", mpxn),
     )
 
 
@@ -172,24 +164,12 @@ def change_of_supplier(device: bytes, device_type: str, mpxns: Sequence[tuple[st
     then SecondaryImportMPAN and ExportMPAN if any)."""
     if not mpxns or mpxns[0][0] != "ImportMPxN":
         raise ValueError(f"ChangeOfSupplier of {format_eui(device)}: ImportMPxN first, got {mpxns}")
-    return Node(
-        name="DCCAlert",
+    device_node = Node(
+        name="DeviceChangeOfSupplier",
         children=(
-            Node(
-                name="ChangeOfSupplier",
-                children=(
-                    Node(
-                        name="DeviceChangeOfSupplier",
-                        children=(
-                            Node(name="DeviceID", text=format_eui(device)),
-                            Node(name="DeviceType", text=device_type),
-                            Node(
-                                name="MPxNs",
-                                children=tuple(Node(name=n, text=v) for n, v in mpxns),
-                            ),
-                        ),
-                    ),
-                ),
-            ),
+            Node(name="DeviceID", text=format_eui(device)),
+            Node(name="DeviceType", text=device_type),
+            Node(name="MPxNs", children=tuple(Node(name=n, text=v) for n, v in mpxns)),
         ),
     )
+    return dcc_alert("ChangeOfSupplier", device_node)
