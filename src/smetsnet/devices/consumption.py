@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
@@ -209,8 +210,10 @@ def day_temperature(day: date) -> float:
     return climate + WEATHER_SIGMA_C * float(anomaly)
 
 
+@lru_cache(maxsize=64)
 def seasonal_share(day: date, fuel: Fuel | str) -> tuple[float, float]:
-    """(share of the annual scale used on ``day``, the part of it that is space heating)."""
+    """(share of the annual scale used on ``day``, the part of it that is space heating);
+    cached: every premises of a simulated day asks for the same day's."""
     if Fuel(fuel) is Fuel.ELECTRICITY:
         doy = day.timetuple().tm_yday
         share = (1.0 + ELECTRICITY_SEASON * math.cos(2.0 * math.pi * (doy - 15) / 365.25)) / 365.25
@@ -226,11 +229,17 @@ def day_of_readings(seeds: NDArray[np.uint64], day: date, kind: Fuel | str) -> N
     """Wh used in each half-hour of ``day`` (UTC) by each premises: shape (len(seeds), 48)."""
     fuel = Fuel(kind)
     seeds = np.asarray(seeds, dtype=np.uint64).reshape(-1)
+    return _readings(seeds, archetypes(seeds), annual_scale_kwh(seeds, fuel), day, fuel)
+
+
+def _readings(
+    seeds: U64, kinds: NDArray[np.intp], scale_kwh: F64, day: date, fuel: Fuel
+) -> NDArray[np.uint32]:
+    """:func:`day_of_readings` given the households' archetypes and annual scales."""
     weekend = int(day.weekday() >= 5)
-    kinds = archetypes(seeds)
     share, heating = seasonal_share(day, fuel)
     salt_day = _key(seeds, _S_DAY, day.toordinal(), int(fuel is Fuel.GAS))
-    daily_wh = annual_scale_kwh(seeds, fuel) * 1000.0 * share
+    daily_wh = scale_kwh * 1000.0 * share
     daily_wh *= _lognormal_mean_one(_normal(salt_day), DAY_SIGMA)
     if fuel is Fuel.ELECTRICITY:
         expected = daily_wh[:, None] * _SHAPES["elec"][weekend][kinds]
@@ -251,6 +260,26 @@ def half_hourly_wh(seed: int, day: date, kind: Fuel | str) -> NDArray[np.uint32]
     """One premises' 48 half-hourly Wh for ``day`` (the same numbers as in a population)."""
     row: NDArray[np.uint32] = day_of_readings(np.array([seed], dtype=np.uint64), day, kind)[0]
     return row
+
+
+class Household:
+    """One premises' use of one fuel, its day-independent part (archetype, annual scale) worked
+    out once, at its first day: a simulated premises asks for a new day of readings every day."""
+
+    __slots__ = ("_fuel", "_parts", "_seed")
+
+    def __init__(self, seed: int, kind: Fuel | str) -> None:
+        self._seed, self._fuel = seed, Fuel(kind)
+        self._parts: tuple[U64, NDArray[np.intp], F64] | None = None
+
+    def half_hourly_wh(self, day: date) -> NDArray[np.uint32]:
+        """The premises' 48 half-hourly Wh for ``day``: :func:`half_hourly_wh`'s numbers."""
+        if self._parts is None:
+            seeds = np.array([self._seed], dtype=np.uint64)
+            self._parts = (seeds, archetypes(seeds), annual_scale_kwh(seeds, self._fuel))
+        seeds, kinds, scale_kwh = self._parts
+        row: NDArray[np.uint32] = _readings(seeds, kinds, scale_kwh, day, self._fuel)[0]
+        return row
 
 
 def gas_litres(wh: NDArray[np.uint32]) -> NDArray[np.uint32]:

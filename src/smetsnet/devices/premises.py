@@ -35,14 +35,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smetsnet.devices.consumption import Fuel, half_hourly_wh
+from smetsnet.devices.consumption import Fuel, Household
 from smetsnet.devices.core.device import Alert
 from smetsnet.devices.core.firmware import Transfer, fits_hardware
 from smetsnet.devices.esme import Esme, Hcalcs
 from smetsnet.devices.gas import GasPremises
 from smetsnet.devices.han import CommsHub, Ihd, Ppmid
 from smetsnet.errors import GbcsError
-from smetsnet.gbcs.codec import decode_message
+from smetsnet.gbcs.frame import decode_frame
 from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.inventory.model import DeviceType
 
@@ -58,6 +58,7 @@ class Premises:
 
     __slots__ = (
         "_day",
+        "_household",
         "auxiliary",
         "clock",
         "esme",
@@ -94,6 +95,7 @@ class Premises:
         self.outage_since: datetime | None = None
         #: the consumption model's day being recorded (computed once a day, not per advance)
         self._day: tuple[date, npt.NDArray[np.uint32]] | None = None
+        self._household = Household(seed, Fuel.ELECTRICITY)
         for device in (ppmid, ihd):
             if device is not None:
                 device.hub, device.esme, device.gas = hub, esme, gas
@@ -122,9 +124,11 @@ class Premises:
 
     # -- messages -------------------------------------------------------------------------------
     def deliver(self, wire: bytes, now: datetime) -> list[bytes]:
-        """A message from the WAN: its recipient answers; returns response first, then alerts."""
+        """A message from the WAN: its recipient answers; returns response first, then alerts.
+        The comms hub routes by the frame's grouping header alone, as on the HAN: the payload
+        is the recipient's to decode (and to refuse)."""
         try:
-            recipient = decode_message(wire).header.recipient
+            recipient = decode_frame(wire).header.recipient
         except GbcsError:
             recipient = b""
         for device in (self.hub, self.esme, self.ppmid, self.auxiliary):
@@ -178,7 +182,7 @@ class Premises:
             first = (self.clock.hour * 60 + self.clock.minute) // 30
             last = min(48, first + int((now - self.clock) / HALF_HOUR))
             if self._day is None or self._day[0] != day:
-                self._day = (day, half_hourly_wh(self.seed, day, Fuel.ELECTRICITY))
+                self._day = (day, self._household.half_hourly_wh(day))
             wh = self._day[1][first:last]
             if self.outage_since is not None:
                 wh = np.zeros_like(wh)

@@ -256,8 +256,9 @@ def charge_half_hours(
     if not enabled:
         demand = np.zeros_like(demand)
     detail = tariff.cost(t0, demand, block_used)
-    # What each half-hour costs with nothing used (after a cut): the standing charge.
-    idle = tariff.cost(t0, np.zeros_like(demand), block_used).cost if enabled else detail.cost
+    # What each half-hour costs with nothing used (after a cut): the standing charge (the
+    # tariff's cost of no energy, at any tier's price).
+    idle = tariff.idle_cost(len(demand)) if enabled else detail.cost
     drawn = draw(detail.cost, idle)
     if drawn.cut is not None:
         demand = demand.copy()

@@ -55,6 +55,11 @@ class Calendar:
     weeks: dict[int, tuple[int, ...]]  # week id -> day ids Monday..Sunday
     days: dict[int, DayProfile]
     special: dict[tuple[int, int, int], int] = field(default_factory=dict)  # (year|-1, m, d)
+    #: the day profile of each day asked for so far (days since 2000; None: none): a meter
+    #: bills the same days wake after wake, and its calendar is fixed until it gets a new one
+    _profiles: dict[int, DayProfile | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def day_id(self, day: datetime) -> int | None:
         special = self.special.get((day.year, day.month, day.day))
@@ -83,9 +88,17 @@ class Calendar:
             out[mask] = self._day_tiers(int(d), times[mask], default)
         return out
 
+    def _day_profile(self, day: int) -> DayProfile | None:
+        """The day profile of day ``day`` (days since 2000), looked up once per day."""
+        if day in self._profiles:
+            return self._profiles[day]
+        profile = self.days.get(self.day_id(_EPOCH + timedelta(days=day)) or -1)
+        self._profiles[day] = profile
+        return profile
+
     def _day_tiers(self, day: int, times: I64, default: int) -> I64:
         """The tiers of ``times``, all on day ``day`` (days since 2000)."""
-        profile = self.days.get(self.day_id(_EPOCH + timedelta(days=int(day))) or -1)
+        profile = self._day_profile(int(day))
         if profile is None or not len(profile.minutes):
             return np.full(len(times), default, np.int64)
         return profile.tiers_at((times % 86_400) // 60)
@@ -149,6 +162,11 @@ class Tariff:
                 money = self._mixed(demand, tier, used, tier_wh, block_wh)
         cost = money // 1000 + self.standing_charge // 48
         return Cost(cost=cost, tier=tier, tier_wh=tier_wh, block_wh=block_wh, block_used=used)
+
+    def idle_cost(self, n: int) -> I64:
+        """What each of ``n`` half-hours costs with nothing used: :meth:`cost` of no energy
+        (nothing at any tier's price, blocks untouched), the standing charge's 48th."""
+        return np.full(n, self.standing_charge // 48, np.int64)
 
     def _mixed(self, demand: I64, tier: I64, used: I64, tier_wh: I64, block_wh: I64) -> I64:
         """Wh x price of each half-hour when block tiers (or unknown tiers, billed at nothing)

@@ -42,12 +42,12 @@ from smetsnet.devices.core.firmware import VERSION_CHANGED, check_image
 from smetsnet.devices.core.keys import DeviceKeys, Role, TrustAnchors
 from smetsnet.devices.core.protection import DeviceProtection, UnknownParty
 from smetsnet.devices.core.schedule import Held, cancel
-from smetsnet.devices.core.tariff import Cost
+from smetsnet.devices.core.tariff import Calendar, Cost, Tariff
 from smetsnet.devices.gas import actions as _actions  # noqa: F401  (registers the handlers)
 from smetsnet.devices.gas import prepayment, services
 from smetsnet.devices.gas.server import FAILURE, Context, Reply, TopUp, serve
 from smetsnet.devices.gas.state import PROFILE_CAPACITY, UTRN_CACHE, GsmeState
-from smetsnet.devices.gas.tariff import gsme_tariff
+from smetsnet.devices.gas.tariff import Memo, gsme_tariff
 from smetsnet.errors import GbcsEncodeError, GbcsError, GbcsSecurityError
 from smetsnet.gbcs.asn1 import JoinCommand, ReadDeviceJoinDetailsCommand, UnjoinCommand
 from smetsnet.gbcs.asn1.misc import SetClockCommand, SetClockResponse, TimeStatus
@@ -181,7 +181,7 @@ def _response_header(command: GroupingHeader, device: bytes) -> GroupingHeader:
 class Gsme(GbzDevice):
     """A battery-powered gas meter that speaks GBCS GBZ (and ASN.1 for its clock, GCS28)."""
 
-    __slots__ = ("state",)
+    __slots__ = ("_non_disablement", "_tariff", "state")
     DEVICE_TYPE = DeviceType.GSME
 
     def __init__(
@@ -194,6 +194,9 @@ class Gsme(GbzDevice):
     ) -> None:
         super().__init__(eui=eui, keys=keys, anchors=anchors)
         self.state = state or GsmeState()
+        #: the tariff and non-disablement calendar last built from the stored publications
+        self._tariff: Memo[Tariff] = Memo()
+        self._non_disablement: Memo[Calendar | None] = Memo()
 
     def served_state(self) -> GsmeState:
         return self.state
@@ -336,10 +339,11 @@ class Gsme(GbzDevice):
         the non-disablement periods (nothing used after that). Returns the alerts raised (low
         credit, emergency credit available / exhausted, debt cleared, 0x8F0F)."""
         s = self.state
-        tariff = gsme_tariff(s) or metering.single_rate(s.price, s.standing_charge)
+        tariff = gsme_tariff(s, self._tariff) or metering.single_rate(s.price, s.standing_charge)
         held = None
         if s.payment_mode == "prepayment":  # the non-disablement periods (GCS05's calendar)
-            held = prepayment.non_disablement(s, seconds_since_2000(start), int(np.size(wh)))
+            t0, count = seconds_since_2000(start), int(np.size(wh))
+            held = prepayment.non_disablement(s, t0, count, self._non_disablement)
         raised = account.record_half_hours(
             s,
             tariff,

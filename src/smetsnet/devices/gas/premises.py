@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smetsnet.devices.battery import BatteryModel
-from smetsnet.devices.consumption import Fuel, half_hourly_wh
+from smetsnet.devices.consumption import Fuel, Household
 from smetsnet.devices.core.device import Alert
 from smetsnet.devices.gas import services
 from smetsnet.devices.gas.actions import select_emergency_credit
@@ -37,12 +37,16 @@ from smetsnet.gbcs.frame import Cra, GroupingHeader, decode_frame
 LOW_BATTERY: Final = 0x8F1F  # alert_codes.csv: Low Battery Capacity
 GSME_COMMAND_NOT_RETRIEVED: Final = 0x819D
 PCS02: Final = 0x0090  # Activate Emergency Credit on GSME from PPMID
+#: More messages than a wake with nothing queued can send: a half-hour's prepayment alerts are
+#: at most six (two debts cleared, emergency credit exhausted, low credit, emergency credit
+#: available, credit exhausted), and the low-battery alert.
+MOST_ALERTS_PER_WAKE: Final = 16
 
 
 class GasPremises:
     """One GSME and its GPF, woken on a fixed schedule."""
 
-    __slots__ = ("_day", "battery", "gpf", "gsme", "next_wake", "seed")
+    __slots__ = ("_day", "_household", "battery", "gpf", "gsme", "next_wake", "seed")
 
     def __init__(
         self,
@@ -61,6 +65,7 @@ class GasPremises:
             gsme.state.battery_nah = battery.full(1)
         self.next_wake = start + timedelta(seconds=self.battery.wake_interval_s)
         self._day: tuple[date, npt.NDArray[np.uint32]] | None = None
+        self._household = Household(seed, Fuel.GAS)
         services.add_partner(gsme.state, gpf.eui, services.GPF_TYPE)  # the GSME's own GPF
         gpf.refresh(gsme.state)
 
@@ -81,9 +86,12 @@ class GasPremises:
         return out
 
     def advance(self, now: datetime) -> list[bytes]:
-        """Run every wake up to ``now``: the responses and alerts they produced, in order."""
+        """Run every wake up to ``now``: the responses and alerts they produced, in order.
+        Wakes with nothing to do but record run together (:meth:`_quiet_wakes`); the GPF's
+        mirror is refreshed once, after the last (nothing reads it in between)."""
         out: list[bytes] = []
         step = timedelta(seconds=self.battery.wake_interval_s)
+        woke = self.next_wake <= now
         while self.next_wake <= now:
             quiet = self._quiet_wakes(now, step)
             if quiet > 1:
@@ -91,22 +99,38 @@ class GasPremises:
                 continue
             out.extend(self._wake(self.next_wake))
             self.next_wake += step
+        if woke:  # the mirror as the last wake left the meter
+            self.gpf.refresh(self.gsme.state)
         return out
 
     def _quiet_wakes(self, now: datetime, step: timedelta) -> int:
         """How many wakes up to ``now`` have nothing to do but record (no command or image
-        waiting at the GPF, none held by the meter, half-hourly wakes, credit mode: a
-        prepayment meter's credit, valve and alerts move wake by wake): they can be run as
-        one."""
+        waiting at the GPF, none held by the meter, half-hourly wakes): they can be run as one.
+        A run of half-hours is billed and drawn from a prepayment account exactly as one at a
+        time (:func:`.core.prepayment.draw_down` goes half-hour by half-hour wherever anything
+        can happen: alerts dated at their half-hour, the valve closed at its), so a prepayment
+        meter's wakes are run together too, as long as its battery cannot cross the
+        low-battery threshold within them (that alert follows its own wake's)."""
         if (
             self.gpf.queue
             or self.gpf.firmware is not None
             or self.gsme.held
             or step != timedelta(seconds=HALF_HOUR)
-            or self.gsme.state.payment_mode == "prepayment"
         ):
             return 0
-        return int((now - self.next_wake) / step) + 1
+        count = int((now - self.next_wake) / step) + 1
+        state = self.gsme.state
+        if state.payment_mode == "prepayment" and not state.low_battery_raised:
+            count = min(count, self._wakes_above_low_battery())
+        return count
+
+    def _wakes_above_low_battery(self) -> int:
+        """How many wakes the battery surely stays at or above its low threshold, each wake
+        sending as many as :data:`MOST_ALERTS_PER_WAKE` messages."""
+        model = self.battery
+        threshold = int(model.capacity_nah * model.low_fraction)
+        worst = model.sleep_nah_per_wake + model.wake_nah + MOST_ALERTS_PER_WAKE * model.message_nah
+        return max(int(self.gsme.state.battery_nah[0]) - threshold, 0) // worst
 
     def _sleepy_wakes(self, count: int, step: timedelta) -> list[bytes]:
         """``count`` quiet wakes at once: the same half-hours recorded (in one call), battery
@@ -122,7 +146,6 @@ class GasPremises:
         if not state.low_battery_raised and bool(self.battery.low(state.battery_nah)[0]):
             state.low_battery_raised = True
             out.append(gsme.alert(Alert(code=LOW_BATTERY), last))
-        self.gpf.refresh(state)
         self.next_wake = last + step
         return out
 
@@ -145,7 +168,6 @@ class GasPremises:
         if not state.low_battery_raised and bool(self.battery.low(state.battery_nah)[0]):
             state.low_battery_raised = True
             out.append(gsme.alert(Alert(code=LOW_BATTERY), when))
-        self.gpf.refresh(state)
         return out
 
     def hold_firmware(self, image: bytes) -> None:
@@ -212,7 +234,7 @@ class GasPremises:
         while count > 0:
             day = start.date()
             if self._day is None or self._day[0] != day:
-                self._day = (day, half_hourly_wh(self.seed, day, Fuel.GAS))
+                self._day = (day, self._household.half_hourly_wh(day))
             slot = (start.hour * 3600 + start.minute * 60) // HALF_HOUR
             take = min(count, 48 - slot)
             parts.append(self._day[1][slot : slot + take])
@@ -225,7 +247,7 @@ class GasPremises:
         start = wake - timedelta(seconds=HALF_HOUR)
         day = start.date()
         if self._day is None or self._day[0] != day:
-            self._day = (day, half_hourly_wh(self.seed, day, Fuel.GAS))
+            self._day = (day, self._household.half_hourly_wh(day))
         slot = (start.hour * 3600 + start.minute * 60) // HALF_HOUR
         return self._day[1][slot : slot + 1]
 

@@ -48,7 +48,7 @@ from smetsnet.devices.gas.state import (
     GsmeState,
     published_prefix,
 )
-from smetsnet.devices.gas.tariff import stored_calendar
+from smetsnet.devices.gas.tariff import Memo, stored_calendar
 from smetsnet.gbcs.gbz.spec import CALENDAR
 
 #: Payment control configuration bits (ZSE map16; the hub's GCS03 translation).
@@ -138,10 +138,18 @@ def rearm(state: GsmeState, alerts: list[Alert]) -> None:
 
 
 def log_collections(state: GsmeState, drawn: account.DrawDown, t0: int) -> None:
-    """The time-debt instalments a draw-down collected, into the debt log (GCS15d)."""
-    for index, row in enumerate(drawn.instalments):
-        for k in np.flatnonzero(row).tolist():
-            log_collection(state, t0 + k * HALF_HOUR, index + 1, int(row[k]))
+    """The time-debt instalments a draw-down collected, into the debt log (GCS15d), each with
+    what was left of its debt just after it (as if logged at its own half-hour: a run of
+    half-hours drawn at once logs as they would have one by one)."""
+    taken = drawn.instalments
+    if not taken.any():
+        return
+    left = [outstanding(state, i + 1) + int(row.sum()) for i, row in enumerate(taken)]
+    for k in np.flatnonzero(taken.any(axis=0)).tolist():  # half-hour by half-hour
+        for index, amount in enumerate(taken[:, k].tolist()):
+            if amount:
+                left[index] -= amount
+                log_collection(state, t0 + k * HALF_HOUR, index + 1, amount, left[index])
 
 
 def outstanding(state: GsmeState, debt_type: int) -> int:
@@ -151,10 +159,13 @@ def outstanding(state: GsmeState, debt_type: int) -> int:
     return state.time_debts[debt_type - 1]
 
 
-def log_collection(state: GsmeState, when: int, debt_type: int, amount: int) -> None:
-    """Add a collection to the debt log: one entry per register and day, the newest last."""
+def log_collection(
+    state: GsmeState, when: int, debt_type: int, amount: int, left: int | None = None
+) -> None:
+    """Add a collection to the debt log: one entry per register and day, the newest last;
+    ``left``: what the debt register held just after it (None: what it holds now)."""
     day = when - when % DAY
-    left = outstanding(state, debt_type)
+    left = outstanding(state, debt_type) if left is None else left
     log = state.debt_log
     for i in range(len(log) - 1, -1, -1):
         logged_day, collected, logged_type, _ = log[i]
@@ -167,13 +178,21 @@ def log_collection(state: GsmeState, when: int, debt_type: int, amount: int) -> 
     del log[:-DEBT_LOG_CAPACITY]
 
 
-def non_disablement(state: GsmeState, start_s: int, count: int) -> npt.NDArray[np.bool_]:
+def non_disablement(
+    state: GsmeState, start_s: int, count: int, memo: Memo[Calendar | None] | None = None
+) -> npt.NDArray[np.bool_]:
     """Whether each of ``count`` half-hours from ``start_s`` (seconds since 2000, as the
     half-hours billed) starts inside a non-disablement period of the kept non-disablement
-    calendar (module docstring): the flag its day's day profile sets at that minute."""
+    calendar (module docstring): the flag its day's day profile sets at that minute.
+    ``memo``: the meter's own, holding the calendar it last built."""
     published = state.published
     kept = tuple(sorted((k, v) for k, v in published.items() if k.startswith(_NON_DISABLEMENT)))
-    calendar = _non_disablement_calendar(kept) if kept else None
+    if not kept:
+        calendar = None
+    elif memo is None:
+        calendar = _non_disablement_calendar(kept)
+    else:
+        calendar = memo.get(kept, lambda: _non_disablement_calendar(kept))
     if calendar is None:
         return np.zeros(count, np.bool_)
     held: npt.NDArray[np.bool_] = calendar.tiers(start_s, count, default=0) != 0

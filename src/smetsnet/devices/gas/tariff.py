@@ -24,9 +24,9 @@ Information and no Day Profile published: None (the caller bills at the single `
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from functools import lru_cache
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 import numpy as np
 
@@ -53,17 +53,43 @@ _PREFIXES: Final = (
 )
 _ANY: Final = 0xFF
 _DEFAULT_DAY: Final = 1  # the all-day profile of a tariff without a calendar
+_BUILT_FROM: Final = (
+    published_prefix(PRICE, TARIFF_INFORMATION),
+    published_prefix(CALENDAR, DAY_PROFILE, TARIFF_CALENDAR),
+)
+T = TypeVar("T")
 
 
-def gsme_tariff(state: GsmeState) -> Tariff | None:
-    """The tariff the stored publications describe, or None (bill at ``state.price``)."""
+class Memo(Generic[T]):
+    """What one meter last built from its stored publications, and from what: its tariff and
+    calendars change only when a command stores new ones, so they are rebuilt then, not at
+    every wake (a fleet's meters, each with publications of its own, are too many for a
+    shared cache to hold)."""
+
+    __slots__ = ("_held",)
+
+    def __init__(self) -> None:
+        self._held: tuple[Hashable, T] | None = None
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        """The value for ``key``: the one held when it was built from an equal key."""
+        held = self._held
+        if held is None or held[0] != key:
+            held = self._held = (key, build())
+        return held[1]
+
+
+def gsme_tariff(state: GsmeState, memo: Memo[Tariff] | None = None) -> Tariff | None:
+    """The tariff the stored publications describe, or None (bill at ``state.price``);
+    ``memo``: the meter's own, holding the tariff it last built."""
     published = state.published
-    keys = tuple(sorted(k for k in published if k.startswith(_PREFIXES)))
-    info = published_prefix(PRICE, TARIFF_INFORMATION)
-    day = published_prefix(CALENDAR, DAY_PROFILE, TARIFF_CALENDAR)
-    if not any(k.startswith((info, day)) for k in keys):
+    keys = sorted(k for k in published if k.startswith(_PREFIXES))
+    if not any(k.startswith(_BUILT_FROM) for k in keys):
         return None
-    return _build(tuple((k, published[k]) for k in keys), state.standing_charge)
+    raw = tuple((k, published[k]) for k in keys)
+    if memo is None:
+        return _build(raw, state.standing_charge)
+    return memo.get((raw, state.standing_charge), lambda: _build(raw, state.standing_charge))
 
 
 @lru_cache(maxsize=64)
@@ -182,4 +208,4 @@ def stored_calendar(
 
 _WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-__all__ = ["gsme_tariff", "stored_calendar"]
+__all__ = ["Memo", "gsme_tariff", "stored_calendar"]
