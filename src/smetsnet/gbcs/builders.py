@@ -21,7 +21,17 @@ from functools import partial
 
 from smetsnet.errors import GbcsEncodeError
 from smetsnet.gbcs.codec import GbcsMessage, Payload, payload_family
-from smetsnet.gbcs.frame import Cra, Frame, GroupingHeader, MacHeader, decode_frame
+from smetsnet.gbcs.frame import (
+    MAC_LENGTH,
+    SIGNATURE_LENGTH,
+    Cra,
+    Frame,
+    FrameLayout,
+    GroupingHeader,
+    MacHeader,
+    decode_frame,
+    mac_header_bytes,
+)
 from smetsnet.gbcs.protection import Protection
 from smetsnet.gbcs.registry import all_message_codes, is_critical, message_code_for
 
@@ -61,19 +71,63 @@ def build_message(
     )
     body = payload.to_bytes()
     _check_family(code, body)
+    head = header.encode(len(body))
     if precommand:
-        frame = Frame(mac_header=None, header=header, payload=body, signature=None, mac=None)
-        return GbcsMessage(frame=frame.wired(), payload=payload)
+        return _message(header, head, body, None, None, payload)
     should_sign = is_critical(code) if sign is None else sign
     signature = b""
     if should_sign:
-        signature = _need(protection, "signature").sign(
-            originator, header.encode(len(body))[1:] + body
-        )
-    frame = Frame(mac_header=None, header=header, payload=body, signature=signature, mac=None)
+        signature = _need(protection, "signature").sign(originator, head[1:] + body)
+    tag = None
     if mac:
-        frame = _mac_frame(frame, _need(protection, "MAC"))
-    return GbcsMessage(frame=frame.wired(), payload=payload)
+        tag = _need(protection, "MAC").make_mac(header, head + body + _signature_part(signature))
+    return _message(header, head, body, signature, tag, payload)
+
+
+#: Every built message has the default MAC header (frozen: one instance serves all).
+_PLAIN_MAC_HEADER = MacHeader()
+
+
+def _message(
+    header: GroupingHeader,
+    head: bytes,
+    body: bytes,
+    signature: bytes | None,
+    mac: bytes | None,
+    payload: Payload,
+) -> GbcsMessage:
+    """The built message with its wire image and layout, written once from the parts (the
+    header is encoded once; nothing is parsed again)."""
+    inner = head + body + _signature_part(signature)
+    prefix = b""
+    mac_header = None
+    if mac is not None:
+        if len(mac) != MAC_LENGTH:
+            raise GbcsEncodeError("mac", f"a MAC'd message needs a {MAC_LENGTH}-byte MAC")
+        mac_header = _PLAIN_MAC_HEADER
+        prefix = mac_header_bytes(mac_header, len(inner) + MAC_LENGTH)
+    start = len(prefix)
+    payload_start = start + len(head)
+    payload_end = payload_start + len(body)
+    frame = Frame(
+        mac_header=mac_header,
+        header=header,
+        payload=body,
+        signature=signature,
+        mac=mac,
+        wire=prefix + inner + (mac or b""),
+        layout=FrameLayout(start, payload_start, payload_end, start + len(inner)),
+    )
+    return GbcsMessage(frame=frame, payload=payload)
+
+
+def _signature_part(signature: bytes | None) -> bytes:
+    """Signature length and r ‖ s; nothing for a pre-command (None)."""
+    if signature is None:
+        return b""
+    if len(signature) not in (0, SIGNATURE_LENGTH):
+        raise GbcsEncodeError("signature", "must be empty or 64 bytes (r ‖ s)")
+    return bytes((len(signature),)) + signature
 
 
 def sign_precommand(precommand: bytes, protection: Protection) -> bytes:

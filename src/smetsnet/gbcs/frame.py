@@ -117,11 +117,19 @@ class GroupingHeader:
                 self.recipient,
                 bytes((len(self.date_time),)),
                 self.date_time,
-                encode_length(len(other), self.other_information_width),
+                _length(len(other), self.other_information_width),
                 other,
-                encode_length(payload_length, self.content_length_width),
+                _length(payload_length, self.content_length_width),
             )
         )
+
+
+def _length(n: int, width: int | None) -> bytes:
+    """:func:`encode_length`, with the one-byte form (nearly every header) inline."""
+    return _SHORT_LENGTHS[n] if width is None and 0 <= n < 0x80 else encode_length(n, width)
+
+
+_SHORT_LENGTHS = tuple(bytes((n,)) for n in range(0x80))
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,35 +300,47 @@ def _quick_frame(d: bytes) -> Frame | None:
     elif mac_header is not None:
         return None
     header: GroupingHeader = _new(GroupingHeader)
-    header_fields: tuple[tuple[str, object], ...] = (
-        ("cra", _CRAS[cra]),
-        ("counter", counter),
-        ("originator", originator),
-        ("recipient", recipient),
-        ("message_code", code),
-        ("date_time", date_time),
-        ("supplementary_remote_party", None),
-        ("supplementary_remote_party_counter", None),
-        ("supplementary_originator_counter", None),
-        ("certificate", None),
-        ("other_information_width", None),
-        ("content_length_width", None),
-    )
-    for name, value in header_fields:
-        _set(header, name, value)
+    _h_cra(header, _CRAS[cra])
+    _h_counter(header, counter)
+    _h_originator(header, originator)
+    _h_recipient(header, recipient)
+    _h_message_code(header, code)
+    _h_date_time(header, date_time)
+    for unset in _H_ABSENT:
+        unset(header, None)
     frame: Frame = _new(Frame)
-    frame_fields: tuple[tuple[str, object], ...] = (
-        ("mac_header", mac_header),
-        ("header", header),
-        ("payload", d[payload_start:payload_end]),
-        ("signature", signature),
-        ("mac", d[end:] if mac_header is not None else None),
-        ("wire", d),
-        ("layout", FrameLayout(header_start, payload_start, payload_end, end)),
-    )
-    for name, value in frame_fields:
-        _set(frame, name, value)
+    _f_mac_header(frame, mac_header)
+    _f_header(frame, header)
+    _f_payload(frame, d[payload_start:payload_end])
+    _f_signature(frame, signature)
+    _f_mac(frame, d[end:] if mac_header is not None else None)
+    _f_wire(frame, d)
+    _f_layout(frame, FrameLayout(header_start, payload_start, payload_end, end))
     return frame
+
+
+# The slots' own setters: a frozen node is filled without ``__init__`` or a name look-up per field
+# (what :func:`_quick_frame` saves is most of its cost).
+_h_cra, _h_counter, _h_originator, _h_recipient, _h_message_code, _h_date_time = (
+    GroupingHeader.__dict__[name].__set__
+    for name in ("cra", "counter", "originator", "recipient", "message_code", "date_time")
+)
+#: The optional header fields a quick frame never has (its other-information is the code alone).
+_H_ABSENT = tuple(
+    GroupingHeader.__dict__[name].__set__
+    for name in (
+        "supplementary_remote_party",
+        "supplementary_remote_party_counter",
+        "supplementary_originator_counter",
+        "certificate",
+        "other_information_width",
+        "content_length_width",
+    )
+)
+_f_mac_header, _f_header, _f_payload, _f_signature, _f_mac, _f_wire, _f_layout = (
+    Frame.__dict__[name].__set__
+    for name in ("mac_header", "header", "payload", "signature", "mac", "wire", "layout")
+)
 
 
 def _careful_frame(data: bytes) -> Frame:

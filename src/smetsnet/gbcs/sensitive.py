@@ -9,8 +9,8 @@ item from the typed plaintext; :mod:`smetsnet.gbcs.dlms` decodes and opens it ag
 
 from __future__ import annotations
 
-from smetsnet.gbcs.dlms import Array, Data, ProtectedContent, Structure
-from smetsnet.gbcs.dlms.protected import ProtectionParameters
+from smetsnet.gbcs.dlms import Data, ProtectedContent, Structure
+from smetsnet.gbcs.dlms.protected import ProtectionParameters, _array, _structure
 from smetsnet.gbcs.frame import GroupingHeader
 from smetsnet.gbcs.payload import SENSITIVE_SECURITY_CONTROL, CipheredContent
 from smetsnet.gbcs.protection import Protection
@@ -41,4 +41,4 @@ def sealed_response_item(
         plaintext=body,
         value=plaintext,
     )
-    return Structure(items=(Array(items=(parameters.to_data(),)), content))
+    return _structure(_array((parameters.to_data(),)), content)

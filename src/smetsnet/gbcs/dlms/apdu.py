@@ -26,6 +26,7 @@ from smetsnet.gbcs.dlms.data import (
     OctetString,
     ProtectedContent,
     Structure,
+    encode_into,
 )
 from smetsnet.gbcs.dlms.obis import Obis
 from smetsnet.gbcs.dlms.protected import (
@@ -199,7 +200,8 @@ class AccessRequest(_ApduHeader):
         parts.append(length_bytes(len(self.specs), _w(w, 1)))
         parts.extend(s.to_bytes() for s in self.specs)
         parts.append(length_bytes(len(self.data), _w(w, 2)))
-        parts.extend(d.to_bytes() for d in self.data)
+        for item in self.data:
+            encode_into(item, parts)
         return b"".join(parts)
 
     def to_json(self) -> JsonValue:
@@ -297,7 +299,8 @@ class AccessResponse(_ApduHeader):
             parts.append(b"\x01" + length_bytes(len(self.spec_echo), _w(w, 1)))
             parts.extend(s.to_bytes() for s in self.spec_echo)
         parts.append(length_bytes(len(self.data), _w(w, 2)))
-        parts.extend(d.to_bytes() for d in self.data)
+        for item in self.data:
+            encode_into(item, parts)
         parts.append(length_bytes(len(self.results), _w(w, 3)))
         parts.extend(r.to_bytes() for r in self.results)
         return b"".join(parts)

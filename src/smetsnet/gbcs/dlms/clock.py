@@ -8,6 +8,7 @@ field is a wildcard. GBCS uses two special values: nine ``00`` + ``8000FF`` = "n
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -30,6 +31,23 @@ def seconds_since_2000(when: datetime) -> int:
     if when.tzinfo is None:
         raise GbcsEncodeError("timestamp", "needs an aware datetime (GBCS times are UTC)")
     return int((when - EPOCH_2000).total_seconds())
+
+
+def cosem_bytes(when: datetime) -> bytes:
+    """``CosemDateTime.from_datetime(when).to_bytes()`` without the object (builders call it per
+    date-time they send): weekday, deviation and status unspecified."""
+    return struct.pack(
+        ">HBBBBBBB3s",
+        when.year,
+        when.month,
+        when.day,
+        0xFF,
+        when.hour,
+        when.minute,
+        when.second,
+        when.microsecond // 10_000,
+        _TAIL,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -84,16 +84,9 @@ class _Container(_Deferred):
             return items
 
     def to_bytes(self) -> bytes:
-        try:
-            _, (d, start, stop, _n, _depth) = _SOURCE.__get__(self)
-        except AttributeError:
-            return b"".join(
-                [bytes((self.TAG,)), length_bytes(len(self.items), self.width)]
-                + [item.to_bytes() for item in self.items]
-            )
-        # A deferred array re-encodes as the bytes it was checked against (frozen, so unchanged):
-        # from its count to its last element.
-        return bytes((self.TAG,)) + bytes(d[start:stop])
+        out: list[bytes] = []
+        _emit_container(self, out)
+        return b"".join(out)
 
     def to_json(self) -> JsonValue:
         return {"type": tags.TAG_NAMES[self.TAG], "value": [i.to_json() for i in self.items]}
@@ -109,6 +102,61 @@ class Array(_Container):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Structure(_Container):
     TAG: ClassVar[int] = tags.STRUCTURE
+
+
+# -- encoding ------------------------------------------------------------------------------------
+#: Unset for a deferred array (see :class:`_Deferred`): reading it then raises AttributeError.
+_GET_ITEMS = _Container.__dict__["items"].__get__
+#: Short-form heads (tag, count or length < 0x80) of containers and strings, prebuilt.
+_HEADS: dict[int, tuple[bytes, ...]] = {
+    t: tuple(bytes((t, n)) for n in range(0x80))
+    for t in (tags.ARRAY, tags.STRUCTURE, tags.OCTET_STRING, tags.VISIBLE_STRING, tags.UTF8_STRING)
+}
+_STRINGS = frozenset((OctetString, VisibleString, Utf8String))
+
+
+def encode_into(node: Data, out: list[bytes]) -> None:
+    """Append ``node``'s A-XDR bytes to ``out`` (join once at the end).
+
+    The same bytes as ``node.to_bytes()``; a tree of containers is written in one pass, without
+    a list and a join per container and a method call per string (most of a built payload).
+    """
+    cls = type(node)
+    if cls is Structure or cls is Array:
+        _emit_container(node, out)  # type: ignore[arg-type]
+    else:
+        out.append(node.to_bytes())
+
+
+def _emit_container(node: _Container, out: list[bytes]) -> None:
+    append = out.append
+    try:
+        items = _GET_ITEMS(node, None)
+    except AttributeError:
+        # A deferred array re-encodes as the bytes it was checked against (frozen, so
+        # unchanged): from its count to its last element.
+        _, (d, start, stop, _n, _depth) = _SOURCE.__get__(node)
+        append(bytes((node.TAG,)))
+        append(bytes(d[start:stop]))
+        return
+    n = len(items)
+    if node.width is None and n < 0x80:
+        append(_HEADS[node.TAG][n])
+    else:
+        append(bytes((node.TAG,)) + length_bytes(n, node.width))
+    for item in items:
+        cls = type(item)
+        if cls is Structure or cls is Array:
+            _emit_container(item, out)
+        elif cls in _STRINGS:
+            value = item.value
+            if item.width is None and len(value) < 0x80:
+                append(_HEADS[item.TAG][len(value)])
+                append(value)
+            else:
+                append(item.to_bytes())
+        else:
+            append(item.to_bytes())
 
 
 # -- sensitive data --------------------------------------------------------------------------------
@@ -206,6 +254,7 @@ __all__ = [
     "Unsigned",
     "Utf8String",
     "VisibleString",
+    "encode_into",
     "fast_node",
     "read_length",
 ]

@@ -25,6 +25,7 @@ from smetsnet.gbcs.dlms.apdu import (
 from smetsnet.gbcs.dlms.axdr import read_at, read_list
 from smetsnet.gbcs.dlms.data import Data, DataError, OctetString, Structure, read_length
 from smetsnet.gbcs.dlms.protected import open_protected, read_protected_item
+from smetsnet.gbcs.dlms.protected_request import read_protected_request
 from smetsnet.gbcs.dlms.specs import RESULTS, RequestSpec, ResponseSpec, read_spec
 from smetsnet.gbcs.payload import Decryptor
 
@@ -107,7 +108,11 @@ def _items(d: bytes, p: int, end: int) -> tuple[tuple[Data, ...], int, int | Non
 def _request(d: bytes, end: int) -> AccessRequest:
     invoke, date_time, w0, p = _header(d, end)
     specs, p, w1 = _specs(d, p, end, "payload.specs")
-    items, p, w2 = _items(d, p, end)
+    fast = read_protected_request(d, p, end) if d[p : p + 3] == b"\x01\x02\x02" else None
+    if fast is not None:  # a sensitive read (ECS17b, ECS22b…): its usual layout, read at once
+        items, p, w2 = fast, end, None
+    else:
+        items, p, w2 = _items(d, p, end)
     if p != end:
         raise DataError(p, "payload", f"{end - p} unexpected trailing byte(s)")
     node = _new(AccessRequest)

@@ -26,7 +26,22 @@ class Obis:
 
     @classmethod
     def parse(cls, text: str) -> Obis:
-        """``Obis.parse("0-0:43.2.8.255")``."""
+        """``Obis.parse("0-0:43.2.8.255")``.
+
+        Builders name the same few dozen objects in every command, so parsed names are shared
+        (an Obis is frozen: sharing is invisible); the cache is bounded like the decoder's.
+        """
+        known = _PARSED.get(text)
+        if known is not None and type(known) is cls:
+            return known
+        parsed = cls._parse(text)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[text] = parsed
+        return parsed
+
+    @classmethod
+    def _parse(cls, text: str) -> Obis:
         m = _OBIS_TEXT.match(text.strip())
         if m is None:
             raise GbcsEncodeError("obis", f"{text!r} is not of the form A-B:C.D.E.F")
@@ -58,6 +73,9 @@ class Obis:
     def to_bytes(self) -> bytes:
         return self.code
 
+
+_PARSED: dict[str, Obis] = {}
+_PARSED_MAX = 1024
 
 #: COSEM interface classes (DLMS Blue Book names; 9000 is the GBCS-specific class).
 CLASS_NAMES: dict[int, str] = {

@@ -39,7 +39,7 @@ from smetsnet.gbcs.dlms.data import (
     read_length,
 )
 from smetsnet.gbcs.dlms.obis import Obis
-from smetsnet.gbcs.dlms.scalars import _String
+from smetsnet.gbcs.dlms.scalars import _Int, _String
 from smetsnet.gbcs.payload import (
     GCM_TAG_LENGTH,
     SENSITIVE_SECURITY_CONTROL,
@@ -125,23 +125,14 @@ class ProtectionParameters:
         )
 
     def to_data(self) -> Structure:
-        def s(*items: Data) -> Structure:
-            return Structure(items=items)
-
-        def o(value: bytes) -> OctetString:
-            return OctetString(value=value)
-
-        key_info = s(
-            Enumerated(value=self.key_info_type),
-            s(o(self.key_parameters), o(self.key_ciphered_data)),
-        )
-        return s(
-            Enumerated(value=self.protection_type),
-            s(
-                o(self.transaction_id),
-                o(self.originator),
-                o(self.recipient),
-                o(self.other_information),
+        key_info = _key_info(self.key_info_type, self.key_parameters, self.key_ciphered_data)
+        return _structure(
+            _enum(self.protection_type),
+            _structure(
+                _octets_of(self.transaction_id),
+                _octets_of(self.originator),
+                _octets_of(self.recipient),
+                _octets_of(self.other_information),
                 key_info,
             ),
         )
@@ -229,14 +220,12 @@ class ProtectedObject:
         )
 
     def to_data(self) -> Structure:
-        return Structure(
-            items=(
-                LongUnsigned(value=self.class_id),
-                OctetString(value=self.instance.code),
-                Integer(value=self.attribute_id),
-                LongUnsigned(value=self.data_index),
-                Structure(items=(Enumerated(value=self.restriction_type), self.restriction)),
-            )
+        return _structure(
+            _long_unsigned(self.class_id),
+            _octets_of(self.instance.code),
+            _integer(self.attribute_id),
+            _long_unsigned(self.data_index),
+            _structure(_enum(self.restriction_type), self.restriction),
         )
 
     def to_json(self) -> JsonValue:
@@ -274,11 +263,9 @@ class GetProtectedAttributes:
         return cls(objects=tuple(o for o in objects if o is not None), parameters=params)
 
     def to_data(self) -> Structure:
-        return Structure(
-            items=(
-                Array(items=tuple(o.to_data() for o in self.objects)),
-                Array(items=tuple(p.to_data() for p in self.parameters)),
-            )
+        return _structure(
+            _array(tuple(o.to_data() for o in self.objects)),
+            _array(tuple(p.to_data() for p in self.parameters)),
         )
 
     def to_json(self) -> JsonValue:
@@ -318,6 +305,64 @@ _EMPTY = _SHORT_STRINGS[256]
 _NO_KEY = Decrypted(status="no-key")
 #: Smallest ciphered content: control, invocation counter, tag (no ciphertext).
 _MIN_CIPHERED = 5 + GCM_TAG_LENGTH
+
+
+# -- building nodes (the builders above): the validated classes' own checks, without the cost of
+# a frozen dataclass ``__init__`` per node; byte values come from shared immutable nodes.
+_INTEGERS = tuple(Integer(value=b - 256 if b > 127 else b) for b in range(256))
+_set_int = _Int.__dict__["value"].__set__
+_KEY_INFOS: dict[tuple[int, bytes, bytes], Structure] = {}
+
+
+def _enum(value: int) -> Enumerated:
+    """``Enumerated(value=value)`` (which raises for a value outside 0..255)."""
+    if type(value) is int and 0 <= value <= 0xFF:
+        return _ENUMS[value]
+    return Enumerated(value=value)
+
+
+def _integer(value: int) -> Integer:
+    """``Integer(value=value)`` (which raises for a value outside -128..127)."""
+    if type(value) is int and -0x80 <= value <= 0x7F:
+        return _INTEGERS[value & 0xFF]
+    return Integer(value=value)
+
+
+def _long_unsigned(value: int) -> LongUnsigned:
+    """``LongUnsigned(value=value)`` (which raises for a value outside 0..65535)."""
+    if type(value) is not int or not 0 <= value <= 0xFFFF:
+        return LongUnsigned(value=value)
+    node: LongUnsigned = _new(LongUnsigned)
+    _set_int(node, value)
+    return node
+
+
+def _octets_of(value: bytes) -> OctetString:
+    """``OctetString(value=value)`` (which checks nothing)."""
+    node: OctetString = _new(OctetString)
+    _set_value(node, value)
+    _set_string_width(node, None)
+    return node
+
+
+def _array(items: tuple[Data, ...]) -> Array:
+    node: Array = _new(Array)
+    _set_items(node, items)
+    _set_width(node, None)
+    return node
+
+
+def _key_info(kind: int, parameters: bytes, ciphered: bytes) -> Structure:
+    """structure{enum key-info type, structure{key parameters, ciphered key}}: the same few
+    values in every request and response (agreed key, ECC CDH), so the node is shared."""
+    plain = type(kind) is int and type(parameters) is bytes and type(ciphered) is bytes
+    key = (kind, parameters, ciphered)
+    node = _KEY_INFOS.get(key) if plain else None
+    if node is None:
+        node = _structure(_enum(kind), _structure(_octets_of(parameters), _octets_of(ciphered)))
+        if plain and len(_KEY_INFOS) < 64:
+            _KEY_INFOS[key] = node
+    return node
 
 
 def _template(layout: str) -> tuple[int, int, int]:

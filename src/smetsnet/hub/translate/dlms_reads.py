@@ -41,7 +41,6 @@ from smetsnet.gbcs.dlms import (
     ActionSpec,
     Array,
     BitString,
-    CosemDateTime,
     Data,
     DoubleLongUnsigned,
     GetSpec,
@@ -56,6 +55,7 @@ from smetsnet.gbcs.dlms import (
     protected_attributes_request,
     seconds_since_2000,
 )
+from smetsnet.gbcs.dlms.clock import cosem_bytes
 from smetsnet.gbcs.dlms.protected import ProtectedObject
 from smetsnet.gbcs.registry import message_code_for
 from smetsnet.hub.translate import Command, Context, translator
@@ -96,7 +96,7 @@ def _utc(when: datetime) -> datetime:
 
 
 def _cosem(when: datetime) -> bytes:
-    return CosemDateTime.from_datetime(_utc(when)).to_bytes()
+    return cosem_bytes(_utc(when))
 
 
 @dataclass(frozen=True, slots=True)
