@@ -7,6 +7,8 @@ This process is the service users: one lane per user sends that user's pre-signe
 runs the receiver the hub POSTs the asynchronous I0 responses to, verifying each signature on
 arrival. Latency is from the start of the POST to the verified response at the receiver.
 Requests are signed before the timed window (by the child, which holds the users' keys).
+CPU seconds per SR of each side are printed too: on shared cores the rate and latencies move
+with the neighbours' load, the CPU per SR much less.
 
 Also: where the time goes inside the hub (in-process, cProfile of handle + advance).
 
@@ -20,6 +22,7 @@ import asyncio
 import cProfile
 import logging
 import multiprocessing
+import os
 import pstats
 import statistics
 import sys
@@ -46,6 +49,13 @@ TEMPLATE = (
     / "templates"
     / "ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML"
 )
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux ``/proc``): the figure
+    that does not depend on what else shares the cores."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _profiles() -> dict[Any, Any]:
@@ -217,7 +227,10 @@ def main() -> int:
     warm = [lane[:5] for lane in lanes]
     asyncio.run(_run(warm, base, arrived))
     timed = [lane[5:] for lane in lanes]
+    assert server.pid is not None
+    hub_cpu, users_cpu = _cpu_s(server.pid), time.process_time()
     sent, start = asyncio.run(_run(timed, base, arrived, args.rate))
+    hub_cpu, users_cpu = _cpu_s(server.pid) - hub_cpu, time.process_time() - users_cpu
     done_at = [arrived[r] for r in sent if r in arrived]
     end = max(done_at) if done_at else time.perf_counter()
     latencies = sorted((arrived[r] - sent[r]) * 1000 for r in sent if r in arrived)
@@ -230,6 +243,11 @@ def main() -> int:
     )
     print(f"  sustained: {len(latencies) / (end - start):,.0f} SR/s over {end - start:.2f} s")
     if latencies:
+        per = 1000 / len(latencies)
+        print(
+            f"  CPU per SR: hub {hub_cpu * per:.2f} ms, users (sending and receiving)"
+            f" {users_cpu * per:.2f} ms"
+        )
         p50 = statistics.median(latencies)
         p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
         print(

@@ -1,9 +1,10 @@
-"""CPU per HTTP POST of the two async clients the hub could deliver with (httpx, aiohttp).
+"""CPU per HTTP POST of the async clients the hub could deliver with (httpx, aiohttp, its own).
 
 A bare ASGI app on uvicorn (httptools) in a child process answers ``ok``; this process POSTs
 3 KB bodies (the size of a signed DUIS response) on keep-alive connections with ``--concurrency``
 POSTs in flight, and reports requests per second and this process's CPU per request. It is why
-the hub's delivery (``smetsnet.api.delivery.HttpPoster``) uses aiohttp.
+the hub's delivery (``smetsnet.api.delivery.HttpPoster``) uses its own small keep-alive client
+(``smetsnet.api.http1``) rather than either library.
 
     .venv/bin/python bench/http_clients.py [--requests 5000] [--concurrency 4 24]
 """
@@ -68,6 +69,23 @@ async def _with_aiohttp(url: str, total: int, concurrency: int) -> None:
         await asyncio.gather(*(lane(total // concurrency) for _ in range(concurrency)))
 
 
+async def _with_smetsnet(url: str, total: int, concurrency: int) -> None:
+    from smetsnet.api.delivery import DeliverySettings, HttpPoster
+
+    poster = HttpPoster(DeliverySettings(concurrency=concurrency))
+
+    async def lane(count: int) -> None:
+        for _ in range(count):
+            outcome = await poster.post(url, BODY)
+            if not outcome.ok:
+                raise SystemExit(outcome.reason)
+
+    try:
+        await asyncio.gather(*(lane(total // concurrency) for _ in range(concurrency)))
+    finally:
+        await poster.close()
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -96,6 +114,7 @@ def main() -> int:
     clients: dict[str, Callable[[str, int, int], Coroutine[Any, Any, None]]] = {
         "httpx": _with_httpx,
         "aiohttp": _with_aiohttp,
+        "smetsnet": _with_smetsnet,
     }
     print(f"{args.requests} POSTs of {len(BODY)} bytes each to uvicorn on loopback")
     for name, run in clients.items():

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from smetsnet.api import CallMode, DeliverySettings, DeliveryStats, HubCaller, OutboxPump
 from smetsnet.api.app import create_app
-from smetsnet.api.delivery import FailureKind, HttpPoster, Poster, PostOutcome
+from smetsnet.api.delivery import FailureKind, HttpPoster, Poster, PostOutcome, Wakeup
 from smetsnet.errors import ConfigurationError
 from smetsnet.hub.interface import XML
 from tests.api import FakeHub
@@ -335,3 +335,26 @@ async def test_a_failing_advance_does_not_stop_deliveries() -> None:
 def test_bad_delivery_settings_are_refused(settings: dict[str, float]) -> None:
     with pytest.raises(ConfigurationError, match="delivery"):
         DeliverySettings(**settings)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_the_wakeup_ends_a_wait_early_and_is_cleared_by_it() -> None:
+    wakeup = Wakeup()
+    started = time.monotonic()
+    await wakeup.wait(0.05)  # nobody sets it: the timeout ends the wait
+    assert time.monotonic() - started >= 0.04
+    wakeup.set()  # set before the wait: it returns at once, and clears the flag
+    started = time.monotonic()
+    await wakeup.wait(10.0)
+    assert time.monotonic() - started < 1.0
+    waiting = asyncio.create_task(wakeup.wait(10.0))  # cleared: this one waits
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    wakeup.set()
+    await asyncio.wait_for(waiting, 1.0)
+    waiting = asyncio.create_task(wakeup.wait(10.0))
+    await asyncio.sleep(0.01)
+    waiting.cancel()  # a cancelled wait leaves no timer or waiter behind
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert wakeup._waiter is None

@@ -15,7 +15,6 @@ Two rules shape this module:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -27,8 +26,7 @@ from datetime import datetime
 from enum import Enum
 from typing import ParamSpec, Protocol, TypeVar
 
-import aiohttp
-
+from smetsnet.api.http1 import Http1Client, PostError
 from smetsnet.errors import ConfigurationError
 from smetsnet.hub.interface import XML, DuisService, Outbound
 
@@ -169,7 +167,7 @@ class OutboxPump:
         # in the outbox, so a crash in between re-delivers it (at least once, never lost).
         self._delivered: list[int] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
         self._stopping = False
         self._runner: asyncio.Task[None] | None = None
 
@@ -202,9 +200,7 @@ class OutboxPump:
             self.stats.last_tick = time.monotonic()
             if self._stopping:
                 break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            self._wake.clear()
+            await self._wake.wait(delay)
 
     async def tick(self) -> float:
         """One round: advance the hub, start POSTs for what is due; returns how long to wait."""
@@ -323,6 +319,51 @@ class OutboxPump:
             self._service.delivered(outbound_id)
 
 
+class Wakeup:
+    """A flag the pump's loop sleeps on, up to a timeout: :meth:`set` ends the wait under way,
+    or the next one at once; each wait clears it.
+
+    ``asyncio.wait_for(event.wait(), timeout)`` makes a task, a timer and a cancellation on each
+    of the loop's ticks (about 4 % of the served hub's samples under load, py-spy of
+    ``bench/duis_roundtrip.py``); this waits on one future and one timer.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self._set = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout: float) -> None:
+        """Return when set (after one turn of the event loop if it already is, so the
+        deliveries just started get to run) or after ``timeout`` seconds."""
+        if self._set:
+            await asyncio.sleep(0)
+        else:
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiter = waiter
+            timer = loop.call_later(timeout, _release, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        self._set = False
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+_XML_TYPE = XML.encode("ascii")
+
+
 class Poster(Protocol):
     """How the pump POSTs one message; :class:`HttpPoster` over the network, a fake in tests."""
 
@@ -330,60 +371,42 @@ class Poster(Protocol):
 
 
 class HttpPoster:
-    """POSTs to users over HTTP/1.1 with keep-alive (aiohttp): one connection pool bounded like
-    the deliveries, no redirects (a response URL is registered as is), no environment proxies.
+    """POSTs to users over HTTP/1.1 with keep-alive (:class:`~smetsnet.api.http1.Http1Client`):
+    no redirects (a response URL is registered as is), no proxies, each POST bounded by
+    ``timeout`` (connect, write, read).
 
-    aiohttp rather than httpx here: on this machine's 2 cores an httpx ``AsyncClient`` spent
-    1.7-2.9 ms of CPU per POST (its pool scans every connection for expiry on each request),
-    aiohttp 0.2-0.3 ms (``bench/http_clients.py``); delivering responses is half of the hub's
-    HTTP work. Idle connections are dropped after 2 s, under the 5 s keep-alive of common
-    servers (uvicorn, Node): reusing a connection the server is closing fails the POST.
+    Neither httpx nor aiohttp here: on this machine's 2 cores an httpx ``AsyncClient`` spent
+    1.7-2.9 ms of CPU per POST (``bench/http_clients.py``), aiohttp 0.2-0.3 ms, the small client
+    a fifth of that; delivering responses is half of the hub's HTTP work. Idle connections are
+    dropped after 2 s, under the 5 s keep-alive of common servers (uvicorn, Node).
     """
 
     def __init__(self, settings: DeliverySettings) -> None:
         self._settings = settings
-        self._session: aiohttp.ClientSession | None = None
-
-    def _open(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=self._settings.concurrency, keepalive_timeout=2.0
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self._settings.timeout),
-                trust_env=False,
-                auto_decompress=False,
-            )
-        return self._session
+        self._client: Http1Client | None = None
 
     async def post(self, url: str, body: bytes) -> PostOutcome:
-        session = self._open()
+        if self._client is None:
+            self._client = Http1Client()
+        timeout = self._settings.timeout
         try:
-            async with session.post(
-                url, data=body, headers={"Content-Type": XML}, allow_redirects=False
-            ) as response:
-                await response.read()
-                status, reason = response.status, response.reason or ""
-        except TimeoutError as exc:  # aiohttp's timeouts derive from it
+            async with asyncio.timeout(timeout):
+                status = await self._client.post(url, body, _XML_TYPE)
+        except TimeoutError as exc:
             return PostOutcome(
                 False,
                 FailureKind.TIMEOUT,
-                f"timeout ({type(exc).__name__}) after {self._settings.timeout:g} s"
-                f" posting to {url}",
+                f"timeout ({type(exc).__name__}) after {timeout:g} s posting to {url}",
             )
-        except aiohttp.ClientConnectorError as exc:
-            return PostOutcome(False, FailureKind.CONNECT, f"connection error to {url}: {exc}")
-        except (aiohttp.ClientError, ValueError) as exc:
-            # A bad URL, a protocol error: still a failed delivery with its reason.
-            return PostOutcome(
-                False, FailureKind.OTHER, f"{type(exc).__name__} posting to {url}: {exc}"
-            )
+        except PostError as exc:
+            if exc.kind == "connect":
+                return PostOutcome(False, FailureKind.CONNECT, f"connection error to {url}: {exc}")
+            return PostOutcome(False, FailureKind.OTHER, f"{exc} (posting to {url})")
         if 200 <= status < 300:
             return PostOutcome(True)
-        return PostOutcome(False, FailureKind.STATUS, f"HTTP {status} {reason} from {url}")
+        return PostOutcome(False, FailureKind.STATUS, f"HTTP {status} from {url}")
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
