@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from smetsnet.inventory import DeviceStatus, Inventory, LookupCache, MeterKind, UserRole
+from smetsnet.inventory import (
+    DeviceStatus,
+    Inventory,
+    LookupCache,
+    MeterKind,
+    UserRole,
+    UserStatus,
+)
 from smetsnet.inventory.cache import MISS
 from smetsnet.inventory.mpxn import make_mpan
 from smetsnet.store import SqlStore
@@ -57,3 +64,18 @@ def test_bounded_and_expiring() -> None:
     assert cache.devices.get(bytes([2]) * 8) is None  # a cached "no such device"
     now[0] = 11.0
     assert cache.devices.get(bytes([2]) * 8) is MISS  # expired
+
+
+def test_a_users_change_through_the_service_is_seen_at_once(store: SqlStore) -> None:
+    cache = LookupCache()
+    inv = Inventory(store, cache=cache)
+    add_users(inv)
+    assert inv.find_user(SUPPLIER) is not None and inv.find_user(SUPPLIER) == inv.user(SUPPLIER)
+    assert cache.users.hits >= 1  # answered from memory the second time
+    inv.set_user_status(SUPPLIER, UserStatus.SUSPENDED)
+    found = inv.find_user(SUPPLIER)
+    assert found is not None and found.status is UserStatus.SUSPENDED
+    newcomer = bytes.fromhex("90b3d51f30060000")
+    assert inv.find_user(newcomer) is None  # a cached "no such user"...
+    inv.add_user(newcomer, "Newcomer", ["IS"], "https://new.example")
+    assert inv.find_user(newcomer) is not None  # ...dropped when the user is added

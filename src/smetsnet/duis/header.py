@@ -64,7 +64,13 @@ def parse_datetime(text: str, field: str) -> datetime:
 
 def format_datetime(value: datetime) -> str:
     """Write as DUIS samples do: centiseconds and ``Z`` (``2015-01-01T00:00:00.00Z``)."""
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.year >= 1000:  # what strftime writes, a third of its cost (twice a request)
+        text = (
+            f"{value.year:d}-{value.month:02d}-{value.day:02d}"
+            f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+        )
+    else:  # strftime's %Y does not pad a year below 1000: keep its spelling
+        text = value.strftime("%Y-%m-%dT%H:%M:%S")
     micro = value.microsecond
     text += f".{micro // 10_000:02d}" if micro % 10_000 == 0 else f".{micro:06d}"
     offset = value.utcoffset()

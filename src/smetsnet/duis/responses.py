@@ -222,6 +222,10 @@ def canonical_body(body: ResponseBody) -> str | None:
         return None
     out.append("</sr:Body>")
     text = "".join(out)
+    # Printable ASCII (the usual body: tags and base64) holds no character XML refuses; the
+    # test is a tenth of the pattern's search.
+    if text.isascii() and text.isprintable():
+        return text
     return None if NOT_XML_CHAR.search(text) else text
 
 

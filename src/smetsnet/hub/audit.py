@@ -9,7 +9,7 @@ the previous hash and the entry (the encoding is ``audit_chain``'s). Entries sta
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -56,6 +56,13 @@ class Outcome(Enum):
     SKIP = "skip"  # not applicable (device checks of a non-device SR)
 
 
+#: One entry's own fields, as :meth:`AuditLog.record` takes them: check, outcome, reason,
+#: response code (or None) and detail.
+Step = tuple[Check, Outcome, str, str | None, str]
+#: An entry kept as its fields until it is read: time, request id, user and its step.
+_Kept = tuple[datetime, str | None, bytes | None, Step]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditEntry:
     time: datetime
@@ -78,6 +85,7 @@ class AuditLog:
     """
 
     __slots__ = (
+        "_built_upto",
         "_count",
         "_entries",
         "_hash",
@@ -92,7 +100,9 @@ class AuditLog:
     )
 
     def __init__(self, sink: AuditSink | None = None, *, keep: bool = True) -> None:
-        self._entries: list[AuditEntry] = []
+        # Kept entries; an entry appended by :meth:`record` stays as its fields until read.
+        self._entries: list[AuditEntry | _Kept] = []
+        self._built_upto = 0  # entries before this index are AuditEntry objects
         self._sink = sink
         self._keep = keep
         self._count = 0
@@ -135,33 +145,73 @@ class AuditLog:
         )
 
     def append(self, entry: AuditEntry) -> None:
+        step = (entry.check, entry.outcome, entry.reason, entry.response_code, entry.detail)
         with self._lock:
-            seq = self._seq + 1
-            if self._time[0] != entry.time:
-                self._time = (entry.time, json_string(_utc(entry.time).isoformat()))
-            if self._request[0] != entry.request_id:
-                self._request = (entry.request_id, json_optional(entry.request_id))
-            record = encoded_record(
-                seq,
-                self._time[1],
-                self._request[1],
-                self._user(entry.user),
-                _CHECKS[entry.check._value_],
-                _OUTCOMES[entry.outcome._value_],
-                json_string(entry.reason) if entry.reason else '""',
-                json_optional(entry.response_code),
-                json_string(entry.detail) if entry.detail else '""',
-                self._prev,
-            )
-            digest = chain_hash(self._hash, record)
-            if self._sink is not None:
-                # Written before the head moves on: a failed write leaves the chain as it was.
-                self._sink.write(chain_line(record, digest))
-            self._seq, self._hash = seq, digest
-            self._prev = json_string(digest.hex())
-            self._count += 1
-            if self._keep:
-                self._entries.append(entry)
+            self._chain(entry.time, entry.request_id, entry.user, (step,), (entry,))
+
+    def record(
+        self,
+        time: datetime,
+        request_id: str | None,
+        user: bytes | None,
+        steps: Sequence[Step],
+    ) -> None:
+        """Append one entry per step, all of the same time, request and user (e.g. one request's
+        access-control checks), in order, under one lock: the same chain, entry for entry, as
+        :meth:`append` of each. Entries kept in memory are built only when read."""
+        with self._lock:
+            self._chain(time, request_id, user, steps, None)
+
+    def _chain(
+        self,
+        time: datetime,
+        request_id: str | None,
+        user: bytes | None,
+        steps: Sequence[Step],
+        entries: tuple[AuditEntry, ...] | None,
+    ) -> None:
+        """Encode, chain and write ``steps``, then move the head and keep them (``entries``, or
+        their fields); called under the lock."""
+        if self._time[0] != time:
+            self._time = (time, json_string(_utc(time).isoformat()))
+        if self._request[0] != request_id:
+            self._request = (request_id, json_optional(request_id))
+        encoded_time, encoded_request = self._time[1], self._request[1]
+        encoded_user = self._user(user)
+        seq, digest, prev, sink = self._seq, self._hash, self._prev, self._sink
+        chained: list[tuple[int, bytes, str]] = []
+        try:
+            for check, outcome, reason, response_code, detail in steps:
+                seq += 1
+                record = encoded_record(
+                    seq,
+                    encoded_time,
+                    encoded_request,
+                    encoded_user,
+                    _CHECKS[check._value_],
+                    _OUTCOMES[outcome._value_],
+                    json_string(reason) if reason else '""',
+                    json_optional(response_code),
+                    json_string(detail) if detail else '""',
+                    prev,
+                )
+                digest = chain_hash(digest, record)
+                if sink is not None:
+                    # Written before the head moves on: a failed write leaves the chain as it
+                    # was after the last line written.
+                    sink.write(chain_line(record, digest))
+                prev = json_string(digest.hex())
+                chained.append((seq, digest, prev))
+        finally:
+            if chained:
+                n = len(chained)
+                self._seq, self._hash, self._prev = chained[-1]
+                self._count += n
+                if self._keep:
+                    if entries is not None:
+                        self._entries.extend(entries[:n])
+                    else:
+                        self._entries.extend((time, request_id, user, s) for s in steps[:n])
 
     def _user(self, user: bytes | None) -> str:
         if user is None:
@@ -182,16 +232,38 @@ class AuditLog:
             self._sink.close()
 
     def entries(self) -> tuple[AuditEntry, ...]:
-        return tuple(self._entries)
+        return self._built()
 
     def for_request(self, request_id: str) -> tuple[AuditEntry, ...]:
-        return tuple(e for e in self._entries if e.request_id == request_id)
+        return tuple(e for e in self._built() if e.request_id == request_id)
 
     def __len__(self) -> int:
         return self._count
 
     def __iter__(self) -> Iterator[AuditEntry]:
-        return iter(tuple(self._entries))
+        return iter(self._built())
+
+    def _built(self) -> tuple[AuditEntry, ...]:
+        """The kept entries as :class:`AuditEntry`; those still held as their fields are built
+        now, once (building a frozen entry cost more than chaining it, on every check)."""
+        with self._lock:
+            entries = self._entries
+            for i in range(self._built_upto, len(entries)):
+                kept = entries[i]
+                if isinstance(kept, tuple):
+                    time, request_id, user, (check, outcome, reason, code, detail) = kept
+                    entries[i] = AuditEntry(
+                        time=time,
+                        request_id=request_id,
+                        user=user,
+                        check=check,
+                        outcome=outcome,
+                        reason=reason,
+                        response_code=code,
+                        detail=detail,
+                    )
+            self._built_upto = len(entries)
+            return tuple(entries)  # type: ignore[arg-type]  # every one built just now
 
 
 #: The checks and outcomes (by value) as the record encodes them. Looked up by ``_value_``: an

@@ -27,7 +27,8 @@ from smetsnet.hub.network import SimulatedNetwork, set_gas_wake_interval
 from smetsnet.hub.nondevice import NonDeviceServices
 from smetsnet.hub.nondevice_local import AcbCredentials
 from smetsnet.hub.nondevice_records import NonDeviceRecords
-from smetsnet.hub.outbox import Outbox
+from smetsnet.hub.outbox import MessageQueue, Outbox
+from smetsnet.hub.outbox_memory import MemoryOutbox
 from smetsnet.hub.records_store import RecordsStore
 from smetsnet.hub.replies import Replies
 from smetsnet.hub.schedules import ScheduleStore
@@ -62,13 +63,14 @@ def build_hub(
     wan = InMemoryWan(seed=seed, profiles=profiles)
     attach_premises(wan, setup)
     records = None
+    outbox: MessageQueue
     if state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
         outbox = Outbox(state_dir / "outbox.sqlite")
         if nondevice is None:
             records = NonDeviceRecords(RecordsStore(state_dir / "records.sqlite"))
     else:
-        outbox = Outbox()
+        outbox = MemoryOutbox()
     hub = Hub(
         inventory=setup.inventory,
         xml_certificates=setup.xml_certificates,

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from smetsnet.errors import ConfigurationError
 from smetsnet.hub.interface import Outbound
@@ -55,6 +56,31 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due) WHERE url IS NOT NULL;
 def backoff_s(attempts: int) -> float:
     """Seconds to wait after the ``attempts``-th failed delivery (1, 2, 4, ... capped)."""
     return float(min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** max(0, attempts - 1)))
+
+
+class MessageQueue(Protocol):
+    """What the hub needs of an outbox: :class:`Outbox` (SQLite) or, for a hub that keeps no
+    state, ``outbox_memory.MemoryOutbox`` (the same queue in memory)."""
+
+    def close(self) -> None: ...
+
+    def batch(self) -> AbstractContextManager[None]: ...
+
+    def put(self, user: bytes, url: str | None, body: bytes, now: datetime) -> int: ...
+
+    def set_url(self, user: bytes, url: str) -> int: ...
+
+    def due(self, now: datetime, limit: int = 100) -> list[Outbound]: ...
+
+    def delivered(self, outbound_id: int) -> None: ...
+
+    def failed(self, outbound_id: int, now: datetime, reason: str) -> None: ...
+
+    def next_due(self) -> datetime | None: ...
+
+    def __len__(self) -> int: ...
+
+    def waiting_without_url(self) -> int: ...
 
 
 class Outbox:

@@ -10,7 +10,7 @@ from datetime import datetime
 from smetsnet.duis import MessageId
 from smetsnet.gbcs.eui import format_eui
 from smetsnet.gbcs.registry import message_code_info
-from smetsnet.hub.audit import AuditEntry, AuditLog, Check, Outcome
+from smetsnet.hub.audit import AuditLog, Check, Outcome
 from smetsnet.hub.traffic import Category, TrafficMeter, category_of
 
 
@@ -44,33 +44,25 @@ class HubRecords:
         reason: str = "",
     ) -> None:
         """A GBCS message to or from a device, in the audit chain (its digest, not its bytes)."""
-        self.audit.append(
-            AuditEntry(
-                time=now,
-                request_id=None if request_id is None else str(request_id),
-                user=None if request_id is None else request_id.originator,
-                check=check,
-                outcome=Outcome.FAIL if reason and check is Check.RECEIVED else Outcome.PASS,
-                reason=reason,
-                detail=(
-                    f"device {format_eui(device)} code 0x{message_code:04X} "
-                    f"sha256 {hashlib.sha256(wire).hexdigest()[:32]}"
-                ),
-            )
+        outcome = Outcome.FAIL if reason and check is Check.RECEIVED else Outcome.PASS
+        detail = (
+            f"device {format_eui(device)} code 0x{message_code:04X} "
+            f"sha256 {hashlib.sha256(wire).hexdigest()[:32]}"
         )
+        if request_id is None:
+            self.audit.record(now, None, None, ((check, outcome, reason, None, detail),))
+        else:
+            self.audit.record(
+                now,
+                str(request_id),
+                request_id.originator,
+                ((check, outcome, reason, None, detail),),
+            )
 
     def response(self, user: bytes, xml: bytes, now: datetime) -> None:
         """A signed DUIS answer or alert put in the outbox for ``user``."""
-        self.audit.append(
-            AuditEntry(
-                time=now,
-                request_id=None,
-                user=user,
-                check=Check.RESPONSE,
-                outcome=Outcome.PASS,
-                detail=f"sha256 {hashlib.sha256(xml).hexdigest()[:32]}",
-            )
-        )
+        detail = f"sha256 {hashlib.sha256(xml).hexdigest()[:32]}"
+        self.audit.record(now, None, user, ((Check.RESPONSE, Outcome.PASS, "", None, detail),))
 
     def nondevice(self, now: datetime, srv: str) -> None:
         """A non-device SR answered by the hub itself."""

@@ -16,7 +16,8 @@
 ``advance`` runs the WAN to ``now``: responses are matched to their commands by (user, GBCS
 counter), alerts go to the user the device addressed; a command with no answer by its deadline is
 sent again (``max_attempts`` in all), then the user gets **E21** and a DCC alert with a
-CommandFailure. Everything for users goes through the durable :class:`~smetsnet.hub.outbox.Outbox`.
+CommandFailure. Everything for users goes through the outbox: the durable
+:class:`~smetsnet.hub.outbox.Outbox` with a state folder, else the same queue in memory.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ from smetsnet.hub.firmware_distribution import FirmwareDistributor, dcc_alert_si
 from smetsnet.hub.interface import TEXT, XML, Outbound, SyncAnswer
 from smetsnet.hub.inventory_state import InventoryState
 from smetsnet.hub.lifecycle_state import Counts, Held, HubConfig, Pending, Queued
-from smetsnet.hub.outbox import Outbox
+from smetsnet.hub.outbox import MessageQueue
+from smetsnet.hub.outbox_memory import MemoryOutbox
 from smetsnet.hub.records import HubRecords
 from smetsnet.hub.replies import Content, Replies, command_failure, power_outage_event
 from smetsnet.hub.scheduled import scheduled_message, scheduled_request
@@ -97,7 +99,7 @@ class Hub:
         replies: Replies,
         hub_keys: KeyStore,
         wan: Transport,
-        outbox: Outbox | None = None,
+        outbox: MessageQueue | None = None,
         response_urls: Mapping[bytes, str] | None = None,
         nondevice: NonDeviceAnswerer | None = None,
         certificates_by_eui: Mapping[bytes, list[x509.Certificate]] | None = None,
@@ -109,7 +111,7 @@ class Hub:
         self.replies = replies
         self.protection = Protection(hub_keys)
         self.wan = wan
-        self.outbox = outbox if outbox is not None else Outbox()
+        self.outbox = outbox if outbox is not None else MemoryOutbox()
         self.response_urls: dict[bytes, str] = dict(response_urls or {})
         self.nondevice = nondevice
         self.certificates_by_eui = certificates_by_eui or {}

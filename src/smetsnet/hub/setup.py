@@ -49,6 +49,7 @@ from smetsnet.inventory import (
     DeviceType,
     Inventory,
     InventoryError,
+    LookupCache,
     MeterKind,
     Region,
     UserRole,
@@ -283,13 +284,18 @@ def _cert_ref(certificate: x509.Certificate, eui: bytes) -> CertRef:
 def build_inventory(
     plan: NetworkPlan, entries: Iterable[CertificateEntry], *, now: datetime
 ) -> Inventory:
-    """An in-memory inventory holding the plan: users, premises, devices, MPxNs, registrations."""
+    """An in-memory inventory holding the plan: users, premises, devices, MPxNs, registrations.
+
+    With the warm lookup cache: the hub reads the user, the device and who holds the role for
+    it on every request, and every change goes through the inventory service (which drops what
+    it changes) or clears the cache itself (``nondevice_commshub``); the store is this process's
+    own (``:memory:``), so no other writer goes unseen."""
     xml = {
         e.eui: e.certificate
         for e in entries
         if e.kind is CertificateKind.XML_SIGNING and e.certificate is not None
     }
-    inventory = Inventory(SqliteStore(":memory:"))
+    inventory = Inventory(SqliteStore(":memory:"), cache=LookupCache())
     try:
         for user in plan.users:
             cert = xml.get(user.eui)

@@ -72,6 +72,10 @@ class ServiceBase:
             for eui in euis:
                 self.cache.drop_device(eui)
 
+    def _changed_user(self, eui: bytes) -> None:
+        if self.cache is not None:
+            self.cache.drop_user(eui)
+
     def _changed_placement(self, *euis: bytes) -> None:
         self._changed_device(*euis)
         if self.cache is not None:

@@ -1,4 +1,5 @@
-"""A warm cache for the hub's hot look-ups: device by EUI, and who holds a role for a device.
+"""A warm cache for the hub's hot look-ups: device by EUI, service user by EUI, and who holds a
+role for a device.
 
 A role look-up caches the whole registration timeline of the MPxN that serves the device (one
 row per interval), so any time can be answered from memory by binary search, including after a
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Generic, TypeVar
 
-from smetsnet.inventory.model import Device, RoleTimeline, UserRole
+from smetsnet.inventory.model import Device, RoleTimeline, ServiceUser, UserRole
 
 
 class Miss(Enum):
@@ -74,6 +75,7 @@ class LookupCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.devices: _Table[bytes, Device | None] = _Table(max_entries, ttl, clock)
+        self.users: _Table[bytes, ServiceUser | None] = _Table(max_entries, ttl, clock)
         self.timelines: _Table[tuple[bytes, UserRole], RoleTimeline | None] = _Table(
             max_entries, ttl, clock
         )
@@ -88,6 +90,9 @@ class LookupCache:
     def drop_device(self, eui: bytes) -> None:
         self.devices.drop(eui)
 
+    def drop_user(self, eui: bytes) -> None:
+        self.users.drop(eui)
+
     def drop_mpxn(self, mpxn: str) -> None:
         for key in self._by_mpxn.pop(mpxn, ()):
             self.timelines.drop(key)
@@ -98,4 +103,5 @@ class LookupCache:
 
     def clear(self) -> None:
         self.devices.clear()
+        self.users.clear()
         self.drop_timelines()

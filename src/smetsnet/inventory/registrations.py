@@ -57,13 +57,27 @@ class RegistrationService(ServiceBase):
             raise InvalidIdentifier(f"user {format_eui(user.eui)} needs at least one role")
         with self.store.transaction() as tx:
             tx.add_user(user)
+        self._changed_user(user.eui)
         return user
 
     def user(self, eui: bytes | str) -> ServiceUser:
         key = eui_of(eui, "user EUI")
-        found = self.store.user(key)
+        found = self.find_user(key)
         if found is None:
             raise UnknownUser(f"no service user {format_eui(key)}")
+        return found
+
+    def find_user(self, eui: bytes) -> ServiceUser | None:
+        """The service user with this EUI (8 bytes), or None; from the cache when there is one
+        (access control reads it on every request)."""
+        cache = self.cache
+        if cache is None:
+            return self.store.user(eui)
+        hit = cache.users.get(eui)
+        if hit is not MISS:
+            return hit
+        found = self.store.user(eui)
+        cache.users.put(eui, found)
         return found
 
     def set_user_status(self, eui: bytes | str, status: UserStatus) -> ServiceUser:
@@ -72,6 +86,7 @@ class RegistrationService(ServiceBase):
             if tx.user(key) is None:
                 raise UnknownUser(f"no service user {format_eui(key)}")
             tx.set_user_status(key, status)
+        self._changed_user(key)
         return self.user(key)
 
     # --- registration data -------------------------------------------------------------------
