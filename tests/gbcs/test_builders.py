@@ -12,7 +12,7 @@ from smetsnet.gbcs.builders import (
     builder_for,
     sign_precommand,
 )
-from smetsnet.gbcs.codec import decode_message
+from smetsnet.gbcs.codec import GbcsMessage, decode_message
 from smetsnet.gbcs.frame import Cra, decode_frame
 from smetsnet.gbcs.keystore import KeyUsage
 from smetsnet.gbcs.protection import Protection
@@ -20,11 +20,10 @@ from smetsnet.gbcs.registry import all_message_codes
 from tests.support.vectors import read_hex, require_reference, rtds_files
 
 
-def _rebuild(data: bytes, protection: Protection) -> tuple[bytes, bytes]:
-    """(reference, rebuilt) for one command, rebuilt from typed fields only."""
-    original = decode_message(data)
+def rebuild(original: GbcsMessage, protection: Protection, *, sign: bool, mac: bool) -> GbcsMessage:
+    """``original`` built again from its typed header fields and payload alone."""
     header = original.header
-    rebuilt = build_message(
+    return build_message(
         payload=original.payload,
         message_code=header.message_code,
         cra=header.cra,
@@ -37,10 +36,17 @@ def _rebuild(data: bytes, protection: Protection) -> tuple[bytes, bytes]:
         supplementary_originator_counter=header.supplementary_originator_counter,
         certificate=header.certificate,
         protection=protection,
-        sign=bool(original.frame.signature),
-        mac=original.frame.mac is not None,
+        sign=sign,
+        mac=mac,
         precommand=original.is_precommand,
     )
+
+
+def _rebuild(data: bytes, protection: Protection) -> tuple[bytes, bytes]:
+    """(reference, rebuilt) for one command, rebuilt from typed fields only."""
+    original = decode_message(data)
+    frame = original.frame
+    rebuilt = rebuild(original, protection, sign=bool(frame.signature), mac=frame.mac is not None)
     return data, rebuilt.to_bytes()
 
 
