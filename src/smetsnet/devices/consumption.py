@@ -83,9 +83,33 @@ def _mix(x: U64) -> U64:
     return z ^ (z >> np.uint64(31))
 
 
+_MASK: Final = 0xFFFFFFFFFFFFFFFF
+
+
+def _mix_int(x: int) -> int:
+    """:func:`_mix` of one value in Python ints (the same wrapping uint64 arithmetic, so the
+    same bits): one premises' hashes, without numpy's cost per call on a one-element array."""
+    z = (x + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def _mix_any(x: U64) -> U64:
+    """:func:`_mix`, one value at a time in Python ints when there is just one."""
+    if x.size != 1:
+        return _mix(x)
+    return np.full(x.shape, _mix_int(int(x.flat[0])), np.uint64)
+
+
 def _key(x: U64, *salts: int) -> U64:
+    if x.size == 1:  # one premises (its own model): the same bits in Python ints
+        value = int(x.flat[0])
+        for salt in salts:
+            value = _mix_int(value ^ (salt * 0x632BE59BD9B4E019 & _MASK))
+        return np.full(x.shape, value, np.uint64)
     for salt in salts:
-        x = _mix(x ^ np.uint64(salt * 0x632BE59BD9B4E019 & 0xFFFFFFFFFFFFFFFF))
+        x = _mix(x ^ np.uint64(salt * 0x632BE59BD9B4E019 & _MASK))
     return x
 
 
@@ -97,7 +121,7 @@ def _uniform(h: U64) -> F64:
 def _normal(h: U64) -> F64:
     """A standard normal per hash (Box-Muller from two uniforms drawn from one hash)."""
     u1 = _uniform(h)
-    u2 = _uniform(_mix(h))
+    u2 = _uniform(_mix_any(h))
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
 
 

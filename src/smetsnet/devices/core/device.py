@@ -346,6 +346,8 @@ class SimulatedDevice(ABC):
         """Run the work that is due by ``now`` (future-dated commands, firmware activation) and
         return the alerts it raised."""
         out: list[bytes] = []
+        if not self.held:  # nothing waiting (the usual tick of a premises' advance)
+            return out
         for held in take_due(self.held, seconds_since_2000(now)):
             message = decode_message(held.wire)
             for a in self.run_held(message, held, now):

@@ -132,6 +132,8 @@ class Meter(Account, metering.Tariffed, Protocol):
 
 #: What a meter does with a run of half-hours it used and was billed for (its registers).
 Register = Callable[[datetime, npt.NDArray[np.int64], Cost], None]
+#: The half-hours of a non-disablement period, or a function working them out when needed.
+NonDisabled = npt.NDArray[np.bool_] | Callable[[], npt.NDArray[np.bool_]]
 
 
 def record_half_hours(
@@ -144,13 +146,15 @@ def record_half_hours(
     register: Register,
     settings: Settings,
     drawn_from: Callable[[DrawDown, int], None] | None = None,
-    non_disabled: npt.NDArray[np.bool_] | None = None,
+    non_disabled: NonDisabled | None = None,
 ) -> list[tuple[datetime, int]]:
     """A meter's consecutive half-hours from ``start``: billed at ``tariff``, into ``register``;
     in prepayment the charges and time-debt instalments come from the account
     (:func:`charge_half_hours`, :func:`draw_down`; the supply is disabled when the credit is
     gone, except in the ``non_disabled`` half-hours) and ``drawn_from(draw-down, t0)`` sees what
-    was taken (a debt log). Returns the alerts raised, each with the end of its half-hour."""
+    was taken (a debt log). Returns the alerts raised, each with the end of its half-hour.
+    ``non_disabled`` may be a function giving them: it is called only when the draw-down goes
+    half-hour by half-hour (a quiet run never reads them)."""
     if meter.payment_mode != "prepayment":
         used = metering.bill(start, wh, meter, meter.balance, tariff, block_used)
         register(start, used.demand, used.detail)
@@ -289,20 +293,31 @@ def draw_down(
     idle_costs: npt.NDArray[np.int64],
     t0: int,
     enabled: bool,
-    non_disabled: npt.NDArray[np.bool_] | None = None,
+    non_disabled: NonDisabled | None = None,
 ) -> DrawDown:
     """Take ``costs`` (the tariff's charge of each half-hour from ``t0``) and the time-debt
     instalments from the account, in the order of the module docstring. ``idle_costs``: the
     charge of each half-hour with nothing used (the standing charge), taken instead of ``costs``
     once the supply is off. ``enabled``: whether the supply is on at the start.
-    ``non_disabled``: the half-hours of a non-disablement period (None: none)."""
+    ``non_disabled``: the half-hours of a non-disablement period (None: none), or a function
+    giving them (called only when the run goes half-hour by half-hour).
+
+    A time debt with nothing owed collects nothing whatever its rate (and a draw-down never
+    raises what is owed), so its instalments are not worked out: ``None`` in ``due``."""
     count = len(costs)
-    due = np.stack([rate.instalments(t0, count) for rate in settings.time_debt_rates])
+    due = [
+        rate.instalments(t0, count) if owed > 0 else None
+        for rate, owed in zip(settings.time_debt_rates, account.time_debts, strict=True)
+    ]
     out = DrawDown(instalments=np.zeros((TIME_DEBTS, count), np.int64))
-    if _quiet(account, settings, costs if enabled else idle_costs, due):
-        account.balance -= int((costs if enabled else idle_costs).sum())
+    total = int(np.add.reduce(costs if enabled else idle_costs))
+    if _quiet(account, settings, total, due):
+        account.balance -= total
         return out
-    cost_list, idle_list, due_list = costs.tolist(), idle_costs.tolist(), due.tolist()
+    cost_list, idle_list = costs.tolist(), idle_costs.tolist()
+    due_list = [[0] * count if row is None else row.tolist() for row in due]
+    if callable(non_disabled):
+        non_disabled = non_disabled()
     held = [False] * count if non_disabled is None else non_disabled.tolist()
     for k in range(count):
         combined_before = combined_credit(account)
@@ -329,16 +344,18 @@ def draw_down(
 def _quiet(
     account: Account,
     settings: Settings,
-    costs: npt.NDArray[np.int64],
-    due: npt.NDArray[np.int64],
+    total: int,
+    due: list[npt.NDArray[np.int64] | None],
 ) -> bool:
-    """Nothing can happen but the meter balance paying the tariff: no debt due, no emergency
-    credit in use, and the balance stays above every threshold (the common case, done at once)."""
-    if account.emergency_granted or (account.time_debts[0] > 0 and due[0].any()):
+    """Nothing can happen but the meter balance paying the tariff (``total``, the run's
+    charges): no debt due, no emergency credit in use, and the balance stays above every
+    threshold (the common case, done at once). ``due``: each time debt's instalments (None:
+    nothing owed, so nothing due)."""
+    if account.emergency_granted:
         return False
-    if account.time_debts[1] > 0 and due[1].any():
+    if any(row is not None and row.any() for row in due):
         return False
-    left = account.balance - int(costs.sum())
+    left = account.balance - total
     floor = max(
         settings.disablement_threshold,
         settings.low_credit_threshold - 1,
@@ -402,6 +419,7 @@ __all__ = [
     "Account",
     "DebtRate",
     "DrawDown",
+    "NonDisabled",
     "Payment",
     "Settings",
     "combined_credit",

@@ -29,6 +29,7 @@ BLOCK_TIERS = 8
 BLOCKS = 4
 BLOCK_BASE = 100  # a day-profile tier above this is a block tier (101 = block tier 1)
 HALF_HOUR = 1800
+HALF_HOURS_A_DAY = 48
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 NO_LIMIT = np.iinfo(np.int64).max // 4
 I64 = npt.NDArray[np.int64]
@@ -60,6 +61,11 @@ class Calendar:
     _profiles: dict[int, DayProfile | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    #: the tier of each half-hour of each day asked for so far, by (day, default tier): a run
+    #: of half-hours within a day is a slice of it
+    _rows: dict[tuple[int, int], I64] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def day_id(self, day: datetime) -> int | None:
         special = self.special.get((day.year, day.month, day.day))
@@ -77,6 +83,9 @@ class Calendar:
     def tiers(self, start_s: int, n: int, default: int = 1) -> I64:
         """The tier of each of ``n`` half-hours from ``start_s`` (seconds since 2000, UTC);
         ``default`` on a day with no day profile."""
+        slot, within = divmod(start_s % 86_400, HALF_HOUR)
+        if not within and slot + n <= HALF_HOURS_A_DAY:  # half-hours of one day: a slice
+            return self._half_hour_row(start_s // 86_400, default)[slot : slot + n].copy()
         times = start_s + HALF_HOUR * np.arange(n, dtype=np.int64)
         first, last = start_s // 86_400, (start_s + HALF_HOUR * max(n - 1, 0)) // 86_400
         if first == last:  # the usual bill: one day's half-hours
@@ -87,6 +96,17 @@ class Calendar:
             mask = days == d
             out[mask] = self._day_tiers(int(d), times[mask], default)
         return out
+
+    def _half_hour_row(self, day: int, default: int) -> I64:
+        """The tiers of the 48 half-hours of day ``day`` (days since 2000), worked out once:
+        :meth:`_day_tiers` goes time by time, so a slice of the row is its answer for those
+        half-hours."""
+        row = self._rows.get((day, default))
+        if row is None:
+            times = day * 86_400 + HALF_HOUR * np.arange(HALF_HOURS_A_DAY, dtype=np.int64)
+            row = self._rows[(day, default)] = self._day_tiers(day, times, default)
+            row.flags.writeable = False
+        return row
 
     def _day_profile(self, day: int) -> DayProfile | None:
         """The day profile of day ``day`` (days since 2000), looked up once per day."""
@@ -144,15 +164,13 @@ class Tariff:
         a block tier's energy split across its thresholds from ``block_used`` on."""
         demand = np.asarray(wh, dtype=np.int64)
         n = len(demand)
-        used = np.zeros(BLOCK_TIERS, np.int64)
-        prior = np.asarray(block_used, dtype=np.int64)[:BLOCK_TIERS]
-        used[: len(prior)] = prior
+        used = _block_counters(block_used)
         block_wh = np.zeros((BLOCK_TIERS, BLOCKS), np.int64)
         tier_wh = np.zeros(TOU_TIERS, np.int64)
         if self.calendar is None:  # one rate: every half-hour in TOU tier 1
             tier = np.ones(n, np.int64)
             money = demand * self.tou_prices[0]
-            tier_wh[0] = demand.sum()
+            tier_wh[0] = np.add.reduce(demand)
         else:
             tier = self.calendar.tiers(start_s, n)
             if n and tier.min() >= 1 and tier.max() <= TOU_TIERS:  # TOU tiers only
@@ -185,6 +203,21 @@ class Tariff:
             block_wh[t] = split.sum(axis=0)
             used[t] += int(demand[mask].sum())
         return money
+
+
+def _block_counters(block_used: npt.ArrayLike) -> I64:
+    """A fresh copy of the block counters (one per block tier; missing ones 0, extra ones
+    ignored). A meter's own counters, already one int64 per block tier, are simply copied."""
+    if (
+        isinstance(block_used, np.ndarray)
+        and block_used.dtype == np.int64
+        and block_used.shape == (BLOCK_TIERS,)
+    ):
+        return block_used.copy()
+    used = np.zeros(BLOCK_TIERS, np.int64)
+    prior = np.asarray(block_used, dtype=np.int64)[:BLOCK_TIERS]
+    used[: len(prior)] = prior
+    return used
 
 
 def _split(wh: I64, used: int, thresholds: I64) -> npt.NDArray[np.int64]:

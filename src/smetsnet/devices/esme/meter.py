@@ -329,8 +329,8 @@ class Esme(SimulatedDevice):
         s.tier_wh = s.tier_wh + detail.tier_wh
         s.block_wh = s.block_wh + detail.block_wh
         s.block_used = detail.block_used
-        s.billed += int(detail.cost.sum())
-        s.import_wh += int(demand.sum())
+        s.billed += int(np.add.reduce(detail.cost))
+        s.import_wh += int(np.add.reduce(demand))
         s.profile_start, s.profile_wh = metering.append_profile(
             s.profile_start,
             s.profile_wh,

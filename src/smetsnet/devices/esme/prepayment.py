@@ -94,11 +94,13 @@ _SETTING_KEYS = (
     *(_key(CHARGE, c, a) for c in TIME_DEBT_CHARGES for a in (UNIT_CHARGE_ACTIVE, PERIOD)),
     _key(CHARGE, PAYMENT_DEBT_CHARGE, PROPORTION),
 )
+#: What each of :data:`_SETTING_KEYS` reads as when it was never SET.
+_NOTHING_SET = (b"",) * len(_SETTING_KEYS)
 
 
 def settings(state: EsmeState) -> account.Settings:
     """The prepayment settings the stored objects describe (defaults where none was SET)."""
-    return _settings(tuple(state.objects.get(k, b"") for k in _SETTING_KEYS))
+    return _settings(tuple(map(state.objects.get, _SETTING_KEYS, _NOTHING_SET)))
 
 
 @lru_cache(maxsize=256)

@@ -34,6 +34,7 @@ SPECIAL_DAYS = "11/0-1:11.0.0.255/2"
 PRICES = "113/0-0:19.20.0.255/6"
 THRESHOLDS = tuple(f"21/0-0:16.1.{11 + t}.255/2" for t in range(BLOCK_TIERS))
 _KEYS = (CALENDAR + "7", CALENDAR + "8", CALENDAR + "9", SPECIAL_DAYS, PRICES, *THRESHOLDS)
+_NOTHING_SET = (b"",) * len(_KEYS)  # what each of _KEYS reads as when it was never SET
 
 
 def esme_tariff(objects: dict[str, bytes], standing_charge: int) -> Tariff | None:
@@ -41,7 +42,7 @@ def esme_tariff(objects: dict[str, bytes], standing_charge: int) -> Tariff | Non
     at the single ``price``)."""
     if CALENDAR + "9" not in objects:
         return None
-    return _build(tuple(objects.get(k, b"") for k in _KEYS), standing_charge)
+    return _build(tuple(map(objects.get, _KEYS, _NOTHING_SET)), standing_charge)
 
 
 @lru_cache(maxsize=64)

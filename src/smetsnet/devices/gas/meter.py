@@ -343,7 +343,9 @@ class Gsme(GbzDevice):
         held = None
         if s.payment_mode == "prepayment":  # the non-disablement periods (GCS05's calendar)
             t0, count = seconds_since_2000(start), int(np.size(wh))
-            held = prepayment.non_disablement(s, t0, count, self._non_disablement)
+            # Worked out only if the draw-down goes half-hour by half-hour (it reads them
+            # there alone); the calendar is the meter's, which drawing credit leaves alone.
+            held = partial(prepayment.non_disablement, s, t0, count, self._non_disablement)
         raised = account.record_half_hours(
             s,
             tariff,
@@ -365,8 +367,8 @@ class Gsme(GbzDevice):
         s.tier_wh = s.tier_wh + detail.tier_wh
         s.block_wh = s.block_wh + detail.block_wh
         s.block_used = detail.block_used
-        s.billed += int(detail.cost.sum())
-        s.energy_wh += int(demand.sum())
+        s.billed += int(np.add.reduce(detail.cost))
+        s.energy_wh += int(np.add.reduce(demand))
         litres = gas_litres(demand.astype(np.uint32))
         s.litres += int(litres.sum(dtype=np.int64))
         s.profile_start, s.profile_l = metering.append_profile(
