@@ -47,7 +47,7 @@ from smetsnet.wan.link import LinkProfile, Technology
 TEMPLATE = REFERENCE / "duis" / "templates" / "ECS17b_4.1.1_SINGLE_SUCCESS_REQUEST_DUIS.XML"
 USERS = 8
 #: Free delivery slots per step (``DeliverySettings.concurrency``'s default).
-SLOTS = 16
+SLOTS = 64
 
 
 def fast_wan() -> dict[Technology, LinkProfile]:

@@ -12,7 +12,8 @@ with the neighbours' load, the CPU per SR much less.
 
 Also: where the time goes inside the hub (in-process, cProfile of handle + advance).
 
-    .venv/bin/python bench/duis_roundtrip.py [--requests 4000] [--users 32]
+    .venv/bin/python bench/duis_roundtrip.py [--requests 4000] [--users 32] [--rate SR_PER_S]
+        [--delivery-concurrency 64] [--profile 800]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import logging
 import multiprocessing
 import os
 import pstats
+import socket
 import statistics
 import sys
 import time
@@ -32,8 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
+import uvloop
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -90,10 +92,13 @@ def _lanes(setup: Any, pki: Any, users: int, per_user: int) -> list[list[tuple[s
     return lanes
 
 
-def _serve(port: int, receiver_url: str, users: int, per_user: int, conn: Any) -> None:
+def _serve(
+    port: int, receiver_url: str, users: int, per_user: int, concurrency: int, conn: Any
+) -> None:
     import uvicorn
 
     from smetsnet.api.app import create_app
+    from smetsnet.api.delivery import DeliverySettings
     from smetsnet.hub.build import build_hub
     from smetsnet.hub.network import SimulatedNetwork
 
@@ -106,7 +111,11 @@ def _serve(port: int, receiver_url: str, users: int, per_user: int, conn: Any) -
     lanes = _lanes(setup, pki, users, per_user + 5)
     conn.send((setup.dsp_certificate.public_bytes(Encoding.PEM), lanes))
     config = uvicorn.Config(
-        create_app(network), host="127.0.0.1", port=port, log_level="error", access_log=False
+        create_app(network, delivery=DeliverySettings(concurrency=concurrency)),
+        host="127.0.0.1",
+        port=port,
+        log_level="error",
+        access_log=False,
     )
     uvicorn.Server(config).run()
 
@@ -118,37 +127,82 @@ async def _run(
     rate: float | None = None,
 ) -> tuple[dict[str, float], float]:
     """Send every lane's requests (each lane in counter order, the next once the last is
-    acknowledged); ``rate`` spaces them to that many SR/s in all, else as fast as acknowledged."""
+    acknowledged); ``rate`` spaces them to that many SR/s in all, else as fast as acknowledged.
+
+    The users POST with the hub's own small keep-alive client (:mod:`smetsnet.api.http1`,
+    keeping the answer's body): a fifth of aiohttp's CPU per POST (its module docstring).
+    """
+    from smetsnet.api.http1 import Http1Client
+
     sent: dict[str, float] = {}
     total = sum(len(lane) for lane in lanes)
     interval = len(lanes) / rate if rate else 0.0
-    connector = aiohttp.TCPConnector(limit=len(lanes))
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+    http = Http1Client(keep_body=True)
+    url = f"{base_url}/api/v1/serviceS"
 
-        async def lane_worker(index: int, lane: list[tuple[str, bytes]]) -> None:
-            first = start + index * interval / len(lanes)
-            for k, (rid, xml) in enumerate(lane):
-                if interval:
-                    await asyncio.sleep(max(0.0, first + k * interval - time.perf_counter()))
-                sent[rid] = time.perf_counter()
-                async with http.post(
-                    f"{base_url}/api/v1/serviceS",
-                    data=xml,
-                    headers={"Content-Type": "application/xml"},
-                ) as reply:
-                    body = await reply.read()
-                if reply.status != 200 or b">I99<" not in body:
-                    raise SystemExit(f"unexpected answer {reply.status}: {body[:900]!r}")
+    async def lane_worker(index: int, lane: list[tuple[str, bytes]]) -> None:
+        first = start + index * interval / len(lanes)
+        for k, (rid, xml) in enumerate(lane):
+            if interval:
+                await asyncio.sleep(max(0.0, first + k * interval - time.perf_counter()))
+            sent[rid] = time.perf_counter()
+            async with asyncio.timeout(60):
+                status, body = await http.exchange(url, xml, b"application/xml")
+            if status != 200 or b">I99<" not in body:
+                raise SystemExit(f"unexpected answer {status}: {body[:900]!r}")
 
-        start = time.perf_counter()
+    start = time.perf_counter()
+    try:
         await asyncio.gather(*(lane_worker(i, lane) for i, lane in enumerate(lanes)))
-        acked = time.perf_counter() - start
-        print(f"  all {total} acknowledged (I99) after {acked:.2f} s: {total / acked:,.0f} SR/s")
-        deadline = time.perf_counter() + 120
-        while sum(1 for r in sent if r in arrived) < total and time.perf_counter() < deadline:
+    finally:
+        http.close()
+    acked = time.perf_counter() - start
+    print(f"  all {total} acknowledged (I99) after {acked:.2f} s: {total / acked:,.0f} SR/s")
+    deadline = time.perf_counter() + 120
+    waiting = list(sent)  # re-checked every 5 ms: only those still missing, not all of them
+    while waiting and time.perf_counter() < deadline:
+        waiting = [rid for rid in waiting if rid not in arrived]
+        if waiting:
             await asyncio.sleep(0.005)
     return sent, start
+
+
+async def _users(
+    receiver: Any,
+    listener: socket.socket,
+    base: str,
+    lanes: list[list[tuple[str, bytes]]],
+    arrived: dict[str, float],
+    rate: float | None,
+    hub_pid: int,
+) -> tuple[dict[str, float], float, float, float]:
+    """The users' side on one uvloop event loop: the receiver's server (``Receiver.app``,
+    verifying every response) and the senders together, no thread between them to hand the
+    GIL across. Five requests a lane warm up, the rest are timed; returns the timed send
+    times, the start, and the CPU seconds of hub and users."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        receiver.app,
+        interface="asgi3",
+        log_level="warning",
+        access_log=False,
+    )
+    http_server = uvicorn.Server(config)
+    serving = asyncio.create_task(http_server.serve(sockets=[listener]))
+    while not http_server.started:
+        if serving.done():
+            raise SystemExit("the users' receiver did not start")
+        await asyncio.sleep(0.01)
+    try:
+        await _run([lane[:5] for lane in lanes], base, arrived)
+        hub_cpu, users_cpu = _cpu_s(hub_pid), time.process_time()
+        sent, start = await _run([lane[5:] for lane in lanes], base, arrived, rate)
+        hub_cpu, users_cpu = _cpu_s(hub_pid) - hub_cpu, time.process_time() - users_cpu
+    finally:
+        http_server.should_exit = True
+        await serving
+    return sent, start, hub_cpu, users_cpu
 
 
 def _in_process_profile(n: int) -> None:
@@ -188,6 +242,12 @@ def main() -> int:
     parser.add_argument(
         "--rate", type=float, default=None, help="offered SR/s (default: as fast as acknowledged)"
     )
+    parser.add_argument(
+        "--delivery-concurrency",
+        type=int,
+        default=64,
+        help="POSTs to response URLs in flight at most (serve's --delivery-concurrency)",
+    )
     parser.add_argument("--profile", type=int, default=800, help="in-process requests (0: skip)")
     args = parser.parse_args()
     if not TEMPLATE.is_file():
@@ -209,10 +269,15 @@ def main() -> int:
         return answer
 
     receiver = Receiver(verify)
-    url = receiver.start()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.Process(
-        target=_serve, args=(args.port, url, args.users, per_user, child), daemon=True
+        target=_serve,
+        args=(args.port, url, args.users, per_user, args.delivery_concurrency, child),
+        daemon=True,
     )
     server.start()
     pem, lanes = parent.recv()
@@ -224,18 +289,15 @@ def main() -> int:
             break
         except httpx.HTTPError:
             time.sleep(0.05)
-    warm = [lane[:5] for lane in lanes]
-    asyncio.run(_run(warm, base, arrived))
     timed = [lane[5:] for lane in lanes]
     assert server.pid is not None
-    hub_cpu, users_cpu = _cpu_s(server.pid), time.process_time()
-    sent, start = asyncio.run(_run(timed, base, arrived, args.rate))
-    hub_cpu, users_cpu = _cpu_s(server.pid) - hub_cpu, time.process_time() - users_cpu
+    sent, start, hub_cpu, users_cpu = uvloop.run(
+        _users(receiver, listener, base, lanes, arrived, args.rate, server.pid)
+    )
     done_at = [arrived[r] for r in sent if r in arrived]
     end = max(done_at) if done_at else time.perf_counter()
     latencies = sorted((arrived[r] - sent[r]) * 1000 for r in sent if r in arrived)
     server.terminate()
-    receiver.stop()
     total = sum(len(lane) for lane in timed)
     print(
         f"DUIS round trip over HTTP: {len(latencies)}/{total} responses, {args.users} users "

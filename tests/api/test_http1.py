@@ -139,3 +139,22 @@ async def test_broken_answers_and_bad_urls_are_post_errors() -> None:
             await client.post(url, b"<a/>", b"application/xml")
         assert caught.value.kind == "other"
     client.close()
+
+
+@pytest.mark.anyio
+async def test_a_client_that_keeps_bodies_returns_each_response_body() -> None:
+    chunked = b"HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nI99\r\n0\r\n\r\n"
+    client = Http1Client(keep_body=True)
+    async with scripted(lambda n, _r: OK if n == 1 else chunked) as (server, url):
+        assert await client.exchange(url, b"<a/>", b"application/xml") == (200, b"ok")
+        assert await client.exchange(url, b"<b/>", b"application/xml") == (202, b"I99")
+    client.close()
+    assert server.connections == 1
+
+
+@pytest.mark.anyio
+async def test_a_delivery_client_drops_bodies() -> None:
+    client = Http1Client()
+    async with scripted(lambda _n, _r: OK) as (_server, url):
+        assert await client.exchange(url, b"<a/>", b"application/xml") == (200, b"")
+    client.close()

@@ -65,7 +65,7 @@ class ServeOptions:
     config: Mapping[str, Any] = field(default_factory=dict)  # the hub's part of the file
     max_body: int = 1024 * 1024
     delivery_timeout: float = 10.0
-    delivery_concurrency: int = 16
+    delivery_concurrency: int = 64  # DeliverySettings.concurrency
     log_level: str = "info"
 
 
@@ -196,7 +196,7 @@ def serve_command(
     ] = 10.0,
     delivery_concurrency: Annotated[
         int, typer.Option(min=1, help="POSTs to response URLs in flight at most.")
-    ] = 16,
+    ] = 64,  # DeliverySettings.concurrency
     log_level: Annotated[
         str, typer.Option(help="critical, error, warning, info, debug or trace.")
     ] = "info",

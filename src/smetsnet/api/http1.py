@@ -145,6 +145,22 @@ class _Connection(asyncio.Protocol):
             self.transport.abort()
 
 
+class _BodyConnection(_Connection):
+    """A connection that keeps the response body (httptools calls ``on_body`` only on a
+    protocol that has one: the hub's deliveries, which drop it, do not pay for it)."""
+
+    def __init__(self) -> None:
+        self.body: list[bytes] = []
+        super().__init__()
+
+    def request(self, data: bytes) -> asyncio.Future[int]:
+        self.body = []
+        return super().request(data)
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+
 class _Stale(Exception):
     """A reused connection the server had closed before it read the request."""
 
@@ -152,13 +168,20 @@ class _Stale(Exception):
 class Http1Client:
     """POSTs over pooled keep-alive connections (module docstring)."""
 
-    def __init__(self, *, idle_s: float = DEFAULT_IDLE_S) -> None:
+    def __init__(self, *, idle_s: float = DEFAULT_IDLE_S, keep_body: bool = False) -> None:
+        """``keep_body``: :meth:`exchange` returns the response body (else it is dropped)."""
         self._idle_s = idle_s
+        self._factory = _BodyConnection if keep_body else _Connection
         self._pool: dict[Origin, list[_Connection]] = defaultdict(list)
         self._ssl: ssl.SSLContext | None = None
 
     async def post(self, url: str, body: bytes, content_type: bytes) -> int:
         """POST ``body``; the response's status (its body is read and dropped)."""
+        status, _ = await self.exchange(url, body, content_type)
+        return status
+
+    async def exchange(self, url: str, body: bytes, content_type: bytes) -> tuple[int, bytes]:
+        """POST ``body``; the response's status and body (empty unless ``keep_body``)."""
         origin, head = _target(url)
         data = b"".join(
             (
@@ -183,16 +206,19 @@ class Http1Client:
         except _Stale:
             raise PostError("other", "the server closed the connection without answering") from None
 
-    async def _exchange(self, origin: Origin, connection: _Connection, data: bytes) -> int:
+    async def _exchange(
+        self, origin: Origin, connection: _Connection, data: bytes
+    ) -> tuple[int, bytes]:
         try:
             status = await connection.request(data)
         except BaseException:
             connection.abort()  # a half-done exchange leaves the connection unusable
             raise
+        body = b"".join(connection.body) if isinstance(connection, _BodyConnection) else b""
         if not connection.closed:
             connection.idle_since = time.monotonic()
             self._pool[origin].append(connection)
-        return status
+        return status, body
 
     def _take(self, origin: Origin) -> _Connection | None:
         idle = self._pool.get(origin)
@@ -213,7 +239,7 @@ class Http1Client:
             context = self._ssl
         loop = asyncio.get_running_loop()
         try:
-            _, connection = await loop.create_connection(_Connection, host, port, ssl=context)
+            _, connection = await loop.create_connection(self._factory, host, port, ssl=context)
         except OSError as exc:
             raise PostError("connect", f"{exc}") from None
         return connection

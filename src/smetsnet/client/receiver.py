@@ -52,7 +52,10 @@ class Receiver:
                 if not message.get("more_body", False):
                     break
             status, text = self.accept(b"".join(chunks))
-        headers = [(b"content-type", b"text/plain; charset=utf-8")]
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(text)).encode("ascii")),  # not chunked: simpler framing
+        ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": text})
 
