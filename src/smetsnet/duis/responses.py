@@ -272,8 +272,17 @@ def node_c14n(node: Node, out: list[str]) -> None:
         for child in node.children:
             node_c14n(child, out)
     elif node.text:
-        out.append(node.text.translate(C14N_TEXT))
+        out.append(_text_c14n(node.text))
     out.append(f"</{name}>")
+
+
+def _text_c14n(text: str) -> str:
+    """``text`` escaped as C14N writes character data; text with nothing to escape (a
+    GBCSPayload's base64, a date-time) is returned as it is: four scans in C instead of a
+    per-character translation, a tenth of its cost on a day's read log."""
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return text.translate(C14N_TEXT)
+    return text
 
 
 def _qualified(name: str) -> str:

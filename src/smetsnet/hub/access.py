@@ -22,6 +22,7 @@ from cryptography import x509
 from lxml import etree
 
 from smetsnet.duis import MessageId, Request, SrInfo, from_element, parse_xml, sr_info
+from smetsnet.duis.catalogue import Role
 from smetsnet.duis.errors import (
     DeviceStatusForbids,
     DeviceTypeMismatch,
@@ -87,6 +88,8 @@ DEFAULT_ENDPOINT = "serviceS"
 T = TypeVar("T")
 
 UNREGISTERED_ROLES: frozenset[UserRole] = frozenset({UserRole.OU})
+#: Who signed a schedule's run: no user (the DCC sends it; the 5.1 request was signed).
+_SCHEDULE_SIGNER = IssuerSerial(issuer="DCC schedule", serial=0)
 #: Signing certificates whose EUI is remembered (far more than a network's users).
 _SIGNERS_KEPT = 4096
 
@@ -199,7 +202,7 @@ class AccessControl:
 
     def _checked_scheduled(self, request: Request, run: _Run) -> Accepted:
         header, now = request.header, run.now
-        self._record(run, Check.SIGNATURE, Outcome.SKIP, "a DCC schedule's run (5.1 was signed)")
+        run.steps.append(_SCHEDULED_SIGNATURE)
         user = self._step(run, Check.USER, lambda: self._user(header.request_id.originator))
         sr = sr_info(header.service_reference_variant)
         roles = self._step(run, Check.ROLE, lambda: _eligible_roles(user, sr))
@@ -207,8 +210,9 @@ class AccessControl:
         device = self._step(run, Check.DEVICE, lambda: self._device(target))
         self._step(run, Check.DEVICE_TYPE, lambda: _fits_type(sr, device))
         role = self._step(run, Check.REGISTRATION, lambda: self._holds(user, roles, device, now))
-        signer = IssuerSerial(issuer="DCC schedule", serial=0)
-        return Accepted(request=request, user=user, sr=sr, device=device, role=role, signer=signer)
+        return Accepted(
+            request=request, user=user, sr=sr, device=device, role=role, signer=_SCHEDULE_SIGNER
+        )
 
     def reserve_counter(self, user: bytes, floor: int = 0) -> int:
         """The next RequestID counter of ``user`` (above every one accepted), now taken: the
@@ -304,7 +308,7 @@ class AccessControl:
         except DuisError as exc:
             self._record(run, check, Outcome.FAIL, exc.reason, exc.response_code)
             raise
-        self._record(run, check, Outcome.PASS)
+        run.steps.append(_PASSED[check._value_])  # by value: an Enum's hash is Python code
         return result
 
     @staticmethod
@@ -312,6 +316,18 @@ class AccessControl:
         run: _Run, check: Check, outcome: Outcome, reason: str = "", code: str | None = None
     ) -> None:
         run.steps.append((check, outcome, reason, code, ""))
+
+
+#: A passed check's step, by the check's value (shared: steps are tuples, most checks pass).
+_PASSED: dict[str, Step] = {check.value: (check, Outcome.PASS, "", None, "") for check in Check}
+#: A schedule run's signature step: the 5.1 request was signed, the run is the DCC's.
+_SCHEDULED_SIGNATURE: Step = (
+    Check.SIGNATURE,
+    Outcome.SKIP,
+    "a DCC schedule's run (5.1 was signed)",
+    None,
+    "",
+)
 
 
 # --- checks that need no state ---------------------------------------------------------------
@@ -331,7 +347,26 @@ def _shape(xml: bytes, max_bytes: int, run: _Run) -> tuple[Request, etree._Eleme
 
 
 def _eligible_roles(user: ServiceUser, sr: SrInfo) -> tuple[UserRole, ...]:
-    """The user's roles the catalogue allows for the SR, in a fixed order (E2 when none)."""
+    """The user's roles the catalogue allows for the SR, in a fixed order (E2 when none).
+
+    Kept per (roles held, roles the SR allows), all it depends on: every request and schedule
+    run asks, and both are immutable sets (a user whose roles change holds a new one)."""
+    key = (user.roles, sr.roles)
+    roles = _ROLES_FOR.get(key)
+    if roles is None:
+        roles = _roles_for(user, sr)  # raises E2 when none (not kept: the next ask raises too)
+        if len(_ROLES_FOR) >= _ROLE_SETS_KEPT:
+            _ROLES_FOR.clear()
+        _ROLES_FOR[key] = roles
+    return roles
+
+
+#: Eligible roles by (roles held, roles allowed): a network has a handful of each.
+_ROLES_FOR: dict[tuple[frozenset[UserRole], frozenset[Role]], tuple[UserRole, ...]] = {}
+_ROLE_SETS_KEPT = 4096
+
+
+def _roles_for(user: ServiceUser, sr: SrInfo) -> tuple[UserRole, ...]:
     allowed = {role.name for role in sr.roles}
     roles = tuple(sorted(r for r in user.roles if r.name in allowed))
     if not roles:

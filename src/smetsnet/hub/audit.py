@@ -13,12 +13,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from hashlib import sha256 as _sha256
+from json.encoder import encode_basestring_ascii as _esc
 
 from smetsnet.gbcs.eui import format_eui
 from smetsnet.hub.audit_chain import (
     GENESIS,
     AuditSink,
-    chain_hash,
     chain_line,
     encoded_record,
     json_optional,
@@ -190,17 +191,18 @@ class AuditLog:
                     encoded_user,
                     _CHECKS[check._value_],
                     _OUTCOMES[outcome._value_],
-                    json_string(reason) if reason else '""',
-                    json_optional(response_code),
-                    json_string(detail) if detail else '""',
+                    _esc(reason) if reason else '""',
+                    "null" if response_code is None else _esc(response_code),
+                    _esc(detail) if detail else '""',
                     prev,
                 )
-                digest = chain_hash(digest, record)
+                digest = _sha256(digest + record).digest()  # chain_hash, without its call
+                hexed = digest.hex()
                 if sink is not None:
                     # Written before the head moves on: a failed write leaves the chain as it
                     # was after the last line written.
-                    sink.write(chain_line(record, digest))
-                prev = json_string(digest.hex())
+                    sink.write(chain_line(record, digest, hexed))
+                prev = f'"{hexed}"'  # json_string of hex digits: nothing to escape
                 chained.append((seq, digest, prev))
         finally:
             if chained:

@@ -141,9 +141,11 @@ def chain_hash(prev: bytes, record: bytes) -> bytes:
     return hashlib.sha256(prev + record).digest()
 
 
-def chain_line(record: bytes, digest: bytes) -> bytes:
-    """The record with its hash added as the last key; splicing spares a second encode."""
-    return b'%s,"hash":"%s"}\n' % (record[:-1], digest.hex().encode("ascii"))
+def chain_line(record: bytes, digest: bytes, hexed: str | None = None) -> bytes:
+    """The record with its hash added as the last key; splicing spares a second encode.
+    ``hexed`` is ``digest.hex()`` when the caller has it already."""
+    text = digest.hex() if hexed is None else hexed
+    return b'%s,"hash":"%s"}\n' % (record[:-1], text.encode("ascii"))
 
 
 # --- reading one line --------------------------------------------------------------------------

@@ -21,9 +21,10 @@ import heapq
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from smetsnet.duis import Node
@@ -87,8 +88,11 @@ def occurrence_date(frequency: Frequency, start: date, n: int) -> date:
     return add_months(start, _MONTHS[frequency] * n)
 
 
+@lru_cache(maxsize=1024)
 def parse_time(text: str) -> time:
-    """An ``xs:time`` as an aware time (no zone is read as UTC, as DCC schedules run on UTC)."""
+    """An ``xs:time`` as an aware time (no zone is read as UTC, as DCC schedules run on UTC).
+
+    Cached: every occurrence of a schedule reads its execution time (a ``time`` is immutable)."""
     m = _XSD_TIME.match(text.strip())
     if m is None:
         raise ScheduleError(f"{text!r} is not an xs:time (hh:mm:ss[.fff][Z|+hh:mm])")
@@ -143,15 +147,17 @@ class Schedule:
 
         ``body_element`` is the scheduled SR's element (catalogue ``body_element``)."""
         children: list[Node] = []
-        kids = {c.name: c.text for c in self.scheduled.children}
-        if "StartDateOffset" in kids:
-            start = _offset_datetime(run_at, kids["StartDateOffset"], kids.get("StartTime", ""))
-            end = _offset_datetime(run_at, kids["EndDateOffset"], kids.get("EndTime", ""))
-            period = (
-                Node("StartDateTime", text=format_datetime(start)),
-                Node("EndDateTime", text=format_datetime(end)),
+        period = run_period(self.scheduled)
+        if period is not None:
+            start_days, start_clock, end_days, end_clock = period
+            day = run_at.astimezone(UTC).date()
+            start = datetime.combine(day + timedelta(days=start_days), start_clock)
+            end = datetime.combine(day + timedelta(days=end_days), end_clock)
+            period_nodes = (
+                Node("StartDateTime", text=format_datetime(start.astimezone(UTC))),
+                Node("EndDateTime", text=format_datetime(end.astimezone(UTC))),
             )
-            children.append(Node("ReadLogPeriod", children=period))
+            children.append(Node("ReadLogPeriod", children=period_nodes))
             if self.ka_credential is not None:
                 text = base64.b64encode(self.ka_credential).decode("ascii")
                 children.append(Node("KAPublicSecurityCredentials", text=text))
@@ -163,10 +169,20 @@ class Schedule:
         )
 
 
-def _offset_datetime(run_at: datetime, offset: str, at: str) -> datetime:
-    day = run_at.astimezone(UTC).date() + timedelta(days=int(offset))
-    clock = parse_time(at) if at else DEFAULT_EXECUTION_TIME
-    return datetime.combine(day, clock).astimezone(UTC)
+def run_period(scheduled: Node) -> tuple[int, time, int, time] | None:
+    """A DSP element's read-log period: the start and end date offsets (days) and times of day
+    (``StartTime``/``EndTime``, midnight UTC when absent); None when it has no offsets."""
+    kids = {c.name: c.text for c in scheduled.children}
+    if "StartDateOffset" not in kids:
+        return None
+    start_days = int(kids["StartDateOffset"])
+    start_clock = _clock(kids.get("StartTime", ""))
+    end_days = int(kids["EndDateOffset"])
+    return start_days, start_clock, end_days, _clock(kids.get("EndTime", ""))
+
+
+def _clock(at: str) -> time:
+    return parse_time(at) if at else DEFAULT_EXECUTION_TIME
 
 
 def _first_run(schedule: Schedule, now: datetime) -> Schedule:
@@ -187,8 +203,28 @@ def _position(schedule: Schedule, n: int, after: datetime, *, inclusive: bool) -
     while True:
         at = schedule.occurrence(n)
         if at is None or at > after or (inclusive and at == after):
-            return replace(schedule, runs=n, next_run=at)
+            return _moved(schedule, n, at)
         n += 1
+
+
+def _moved(schedule: Schedule, runs: int, next_run: datetime | None) -> Schedule:
+    """``replace(schedule, runs=runs, next_run=next_run)`` without its generic machinery (the
+    schedule has no checks to run again): every run moves a schedule, a third of the cost."""
+    moved: Schedule = _new_object(Schedule)
+    for name, set_field in _FIELD_SETTERS:
+        set_field(moved, getattr(schedule, name))
+    _set_runs(moved, runs)
+    _set_next_run(moved, next_run)
+    return moved
+
+
+_new_object = object.__new__
+_FIELD_SETTERS = tuple(
+    (f.name, Schedule.__dict__[f.name].__set__)
+    for f in fields(Schedule)
+    if f.name not in ("runs", "next_run")
+)
+_set_runs, _set_next_run = (Schedule.__dict__[name].__set__ for name in ("runs", "next_run"))
 
 
 class ScheduleStore:

@@ -66,7 +66,7 @@ from smetsnet.hub.outbox import MessageQueue
 from smetsnet.hub.outbox_memory import MemoryOutbox
 from smetsnet.hub.records import HubRecords
 from smetsnet.hub.replies import Content, Replies, command_failure, power_outage_event
-from smetsnet.hub.scheduled import scheduled_message, scheduled_request
+from smetsnet.hub.scheduled import ScheduledRuns, scheduled_message
 from smetsnet.hub.schedules import ScheduleStore
 from smetsnet.hub.smi_updates import SmiUpdates
 from smetsnet.hub.traffic import TrafficMeter
@@ -127,6 +127,7 @@ class Hub:
         self._waiting: dict[bytes, deque[Queued]] = {}
         self._order = itertools.count()
         self.counts = Counts()
+        self._runs = ScheduledRuns()  # schedule runs' request templates (DUIS 5.1)
         self.traffic = TrafficMeter()
         self.records = HubRecords(self.access.audit, self.traffic)
         self.alerts = AlertRouter(
@@ -388,15 +389,15 @@ class Hub:
         gas: bool = False,
         schedule_id: int | None = None,
     ) -> None:
-        command = Queued(
-            request_id=request_id,
-            srv=srv,
-            device=device,
-            chub=chub,
-            wire=wire,
-            schedule_id=schedule_id,
-        )
         if gas and self._outstanding[device] >= self.config.gas_outstanding_limit:
+            command = Queued(
+                request_id=request_id,
+                srv=srv,
+                device=device,
+                chub=chub,
+                wire=wire,
+                schedule_id=schedule_id,
+            )
             self._waiting.setdefault(device, deque()).append(command)
             return
         try:
@@ -542,7 +543,7 @@ class Hub:
             run_at = schedule.next_run or now
             store.advance(schedule.id, after=now)
             counter = self.access.reserve_counter(schedule.owner)
-            request = scheduled_request(schedule, run_at, counter)
+            request = self._runs.request(schedule, run_at, counter)
             rid = request.header.request_id
             try:
                 accepted = self.access.check_scheduled(request, now=now)
@@ -559,19 +560,13 @@ class Hub:
                     schedule_id=schedule.id,
                 )
                 self.counts.schedule_runs += 1
-                self.audit.append(
-                    AuditEntry(
-                        time=now,
-                        request_id=str(rid),
-                        user=schedule.owner,
-                        check=Check.SCHEDULE,
-                        outcome=Outcome.PASS,
-                        detail=schedule.describe(),
-                    )
-                )
+                # the same entry as append(AuditEntry(...)); record builds it only when read
+                step = (Check.SCHEDULE, Outcome.PASS, "", None, schedule.describe())
+                self.audit.record(now, str(rid), schedule.owner, (step,))
             except DuisRejected as exc:
                 if exc.response_code in SCHEDULE_ENDING_CODES:
                     store.remove(schedule.id)
+                    self._runs.forget(schedule.id)
                     self.counts.schedules_removed += 1
                 self._fail(rid, schedule.srv, schedule.device, exc.response_code or "E20", now)
 
