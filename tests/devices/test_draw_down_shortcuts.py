@@ -7,7 +7,6 @@ states it, one half-hour at a time with every instalment computed, written out i
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -16,19 +15,7 @@ from hypothesis import strategies as st
 
 from smetsnet.devices.core import prepayment as account
 from smetsnet.devices.core.prepayment import DebtRate, Settings
-
-T0 = 789_000_000 // 1800 * 1800  # a half-hour boundary
-
-
-@dataclass
-class Registers:
-    balance: int = 0
-    emergency_credit: int = 0
-    emergency_granted: int = 0
-    accumulated_debt: int = 0
-    time_debts: list[int] = field(default_factory=lambda: [0, 0])
-    payment_debt: int = 0
-    debt_recovered: list[int] = field(default_factory=lambda: [0, 0, 0])
+from tests.devices.test_prepayment_accounts import T0, Registers
 
 
 def _walk(
