@@ -184,6 +184,18 @@ def test_a_bad_image_gives_8f1c_and_the_gsme_keeps_its_version(fw_pki: Pki, faul
     assert _gas(premises).gsme.state.firmware == OLD
 
 
+def cs08_command(protection: Protection, recipient: bytes) -> bytes:
+    """CS08 (Read Firmware Version, ASN.1) from the access control broker to ``recipient``."""
+    return build_message(
+        payload=asn1.ReadFirmwareVersionCommand(),
+        originator=ACB,
+        recipient=recipient,
+        counter=1 << 40,
+        message_code=CS08,
+        protection=protection,
+    ).frame.to_bytes()
+
+
 def test_11_4_to_a_ppmid_runs_the_new_version_and_cs08_reads_it(fw_pki: Pki) -> None:
     premises = _premises(fw_pki)
     ppmid = premises.ppmid
@@ -193,14 +205,7 @@ def test_11_4_to_a_ppmid_runs_the_new_version_and_cs08_reads_it(fw_pki: Pki) -> 
     assert outcome == {PPMID: Transfer.SUCCESS} and alerts == []  # no GBCS receipt alert
     assert ppmid.firmware == NEW
     protection = Protection(fw_pki)
-    command = build_message(
-        payload=asn1.ReadFirmwareVersionCommand(),
-        originator=ACB,
-        recipient=PPMID,
-        counter=1 << 40,
-        message_code=CS08,
-        protection=protection,
-    ).frame.to_bytes()
+    command = cs08_command(protection, PPMID)
     answer = premises.deliver(command, START)
     response = decode_message(answer[0], protection=protection)
     assert protection.verify(response.frame).ok

@@ -5,17 +5,14 @@ does not read payloads)."""
 from __future__ import annotations
 
 from smetsnet.devices.core import alerts as codes
-from smetsnet.gbcs import asn1
-from smetsnet.gbcs.builders import build_message
 from smetsnet.gbcs.codec import decode_message
 from smetsnet.gbcs.frame import decode_frame
 from smetsnet.gbcs.protection import Protection
 from smetsnet.smki.pki import Pki
-from tests.devices.conftest import ACB, ESME_EUI
+from tests.devices.conftest import ESME_EUI
+from tests.devices.test_firmware_gas_ppmid import cs08_command
 from tests.devices.test_month import START
 from tests.devices.test_premises import _premises, premises_pki  # noqa: F401 (fixture)
-
-CS08 = 0x0129  # Read Firmware Version (ASN.1 payload)
 
 
 def test_a_frame_for_the_esme_with_a_broken_payload_is_refused_by_the_esme(
@@ -23,14 +20,7 @@ def test_a_frame_for_the_esme_with_a_broken_payload_is_refused_by_the_esme(
 ) -> None:
     premises = _premises(premises_pki)
     protection = Protection(premises_pki)
-    wire = build_message(
-        payload=asn1.ReadFirmwareVersionCommand(),
-        originator=ACB,
-        recipient=ESME_EUI,
-        counter=1 << 40,
-        message_code=CS08,
-        protection=protection,
-    ).frame.to_bytes()
+    wire = cs08_command(protection, ESME_EUI)
     frame = decode_frame(wire)
     start = frame.layout.payload_start
     broken = wire[:start] + b"\xff" + wire[start + 1 :]  # not an ASN.1 SEQUENCE any more
